@@ -1,0 +1,203 @@
+"""Declared columns and dtypes of every frame the loaders hand out; `conform` enforces them.
+
+Frames (one row each):
+- FILINGS       one ownership filing (accession)
+- OWNERS        one reporting owner of one filing (joint filings have several)
+- TRANSACTIONS  one transaction row of Table I (non-derivative) or Table II (derivative)
+- HOLDINGS      one holdings row (not a trade: anchors holdings, never flow)
+- FOOTNOTES     one footnote of one filing
+
+Row identity is accession + table + position (`row_id`), never (owner, date, code).
+Owner columns on TRANSACTIONS/HOLDINGS describe the filing's first reporting owner; `owner_ciks` and
+`owner_names` list every owner ("|"-joined) so a joint filing is counted once at issuer level and still
+found from each insider.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+S, F, I, B, D = "string", "float64", "Int64", "boolean", "datetime64[ns]"  # noqa: E741
+
+FILINGS: dict[str, str] = {
+    "accession": S,  # 0001104659-24-112345
+    "form": S,  # 3, 3/A, 4, 4/A, 5, 5/A
+    "is_amendment": B,
+    "schema_version": S,
+    "period_of_report": D,
+    "filing_date": D,  # from EDGAR's index/submissions; else signature date (filing_date_source says which)
+    "filing_date_source": S,  # edgar | manifest | signature | period
+    "date_of_original_submission": D,
+    "amends_accession": S,  # lineage: the original this amendment restates (when it is in the store)
+    "issuer_cik": I,
+    "issuer_name": S,
+    "ticker": S,  # upper-case trading symbol as filed
+    "n_owners": I,
+    "not_subject_to_section16": B,
+    "aff10b5one": B,  # checkbox: True/False, <NA> when the form has no such element (pre-2023)
+    "remarks": S,
+    "signature_name": S,
+    "signature_date": D,
+    "n_transactions": I,
+    "n_holdings": I,
+    "filing_url": S,  # EDGAR filing index page
+    "xml_url": S,  # raw XML on EDGAR
+}
+
+OWNERS: dict[str, str] = {
+    "accession": S,
+    "position": I,  # order of the reportingOwner element (0 = first)
+    "owner_cik": I,
+    "owner_name": S,
+    "is_director": B,
+    "is_officer": B,
+    "is_ten_percent_owner": B,
+    "is_other": B,
+    "officer_title": S,
+    "other_text": S,
+    "role": S,  # "Director; Officer (CEO); 10% Owner; Other (…)"
+    "city": S,
+    "state": S,
+}
+
+_ROW_KEYS: dict[str, str] = {
+    "row_id": S,  # f"{accession}:{table}:{seq}"
+    "accession": S,
+    "table": S,  # nonDerivative | derivative
+    "seq": I,  # position among this kind of row (transactions or holdings) in that table
+    "form": S,
+    "filing_date": D,
+    "period_of_report": D,
+    "issuer_cik": I,
+    "issuer_name": S,
+    "ticker": S,
+    "owner_cik": I,
+    "owner_name": S,
+    "owner_ciks": S,  # every reporting owner's CIK, "|"-joined
+    "owner_names": S,
+    "n_owners": I,
+    "is_director": B,
+    "is_officer": B,
+    "is_ten_percent_owner": B,
+    "is_other": B,
+    "officer_title": S,
+    "role": S,
+    "security_title": S,
+}
+
+_DERIVATIVE: dict[str, str] = {
+    "conversion_price": F,
+    "exercise_date": D,
+    "expiration_date": D,
+    "underlying_title": S,
+    "underlying_shares": F,
+}
+
+_TAIL: dict[str, str] = {
+    "direct_indirect": S,  # D | I
+    "nature": S,  # nature of indirect ownership ("By Trust")
+    "footnote_ids": S,  # every footnote id on any field of the row, "F1,F3"
+    "footnotes": S,  # "F1: text\nF3: text"
+    "flags": S,  # comma-separated sanity flags (see TRANSACTION_FLAGS)
+    "superseded_by": S,  # accession of the amendment that restates this row; <NA> = live
+}
+
+TRANSACTIONS: dict[str, str] = {
+    **_ROW_KEYS,
+    "transaction_date": D,  # cleaned: typo dates fall back to period_of_report (flag date_fallback)
+    "transaction_date_raw": S,
+    "deemed_execution_date": D,
+    "transaction_form_type": S,
+    "code": S,  # SEC transaction code (P, S, A, M, ...); <NA> when transactionCoding is missing
+    "code_name": S,  # plain English
+    "equity_swap": B,
+    "timeliness": S,  # E early / L late / <NA>
+    "acquired_disposed": S,  # A | D
+    "shares": F,
+    "shares_raw": S,  # text as filed ("923 F1"); number null when it is not a number
+    "price": F,
+    "price_raw": S,
+    "value": F,  # shares * price
+    "signed_shares": F,  # +shares for A, -shares for D
+    "signed_value": F,
+    "owned_after": F,
+    "owned_after_raw": S,
+    "value_owned_after": F,  # some filers report a value instead of shares
+    **_DERIVATIVE,
+    "is_10b5_1": B,  # tri-state: True / False / <NA> unknown
+    "tenb51_source": S,  # checkbox | row_footnote | filing_footnote | remarks | <NA>
+    "plan_adoption_date": D,
+    "price_low": F,  # weighted-average price range from footnotes
+    "price_high": F,
+    "late_business_days": I,  # business days from transaction (or deemed execution) date to filing date
+    "is_late": B,  # > 2 business days (Form 4), or timeliness L
+    **_TAIL,
+}
+
+HOLDINGS: dict[str, str] = {
+    **_ROW_KEYS,
+    "shares_owned": F,
+    "shares_owned_raw": S,
+    "value_owned": F,
+    **_DERIVATIVE,
+    **_TAIL,
+}
+
+FOOTNOTES: dict[str, str] = {
+    "accession": S,
+    "footnote_id": S,
+    "text": S,
+}
+
+SCHEMAS: dict[str, dict[str, str]] = {
+    "filings": FILINGS,
+    "owners": OWNERS,
+    "transactions": TRANSACTIONS,
+    "holdings": HOLDINGS,
+    "footnotes": FOOTNOTES,
+}
+
+TRANSACTION_FLAGS = {
+    "date_after_filing": "transaction date is after the filing date",
+    "date_before_1990": "transaction date is before 1990",
+    "date_fallback": "transaction date unusable; period of report used instead",
+    "implausible_value": "shares x price is implausibly large",
+    "holdings_mismatch": "owned before +/- shares does not equal owned after",
+    "value_missing": "shares or price not a number as filed",
+}
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty frame with the declared columns and dtypes of `name`."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SCHEMAS[name].items()})
+
+
+def conform(frame: pd.DataFrame | list[dict], name: str) -> pd.DataFrame:
+    """Exactly the declared columns of `name`, in order, with their dtypes (missing columns become null)."""
+    schema = SCHEMAS[name]
+    df = pd.DataFrame(frame) if not isinstance(frame, pd.DataFrame) else frame
+    out = {}
+    for col, dtype in schema.items():
+        if col not in df.columns:
+            out[col] = pd.Series([None] * len(df), index=df.index).astype(dtype if dtype != F else "float64")
+            continue
+        s = df[col]
+        if dtype == D:
+            out[col] = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+        elif dtype == F:
+            out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif dtype == I:
+            out[col] = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif dtype == B:
+            out[col] = s.astype("boolean")
+        else:
+            out[col] = s.astype("string")
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def check(frame: pd.DataFrame, name: str) -> None:
+    """Raise AssertionError when `frame` does not have exactly the declared columns and dtypes."""
+    want = SCHEMAS[name]
+    assert list(frame.columns) == list(want), f"{name}: columns {list(frame.columns)} != {list(want)}"
+    for col, dtype in want.items():
+        assert str(frame[col].dtype) == dtype, f"{name}.{col}: dtype {frame[col].dtype} != {dtype}"
