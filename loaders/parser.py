@@ -33,6 +33,9 @@ IMPLAUSIBLE_VALUE = 5e9  # shares x price above $5B in one row is a typo or a un
 IMPLAUSIBLE_PRICE = 1e6  # no US-listed share trades above $1M
 LATE_AFTER_BUSINESS_DAYS = 2
 PLAN_CODES = frozenset("SPMXO")
+_NO_DERIVATIVE = dict.fromkeys(
+    ("conversion_price", "exercise_date", "expiration_date", "underlying_title", "underlying_shares")
+)
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
 
 _XML = etree.XMLParser(
@@ -442,7 +445,9 @@ class _Document:
             **self.owner_cols,
             "security_title": lv("securityTitle"),
         }
-        if table == "derivative":
+        if table != "derivative":
+            row.update(_NO_DERIVATIVE)
+        else:
             row.update(
                 conversion_price=to_number(lv("conversionOrExercisePrice")),
                 exercise_date=to_date(lv("exerciseDate")),
@@ -508,7 +513,11 @@ class _Document:
         start = deemed or tdate
         if start is not None and self.fdate is not None and self.form == "4":
             late_days = business_days(start, self.fdate)
-        is_late = (late_days is not None and late_days > LATE_AFTER_BUSINESS_DAYS) or timeliness == "L"
+        is_late = (
+            True
+            if timeliness == "L"
+            else (late_days > LATE_AFTER_BUSINESS_DAYS if late_days is not None else None)
+        )
         plan, source, conflict = self._plan_flag(code, notes)
         if conflict:
             flags.append("tenb51_conflict")
@@ -546,7 +555,7 @@ class _Document:
             price_low=rng[0] if rng else None,
             price_high=rng[1] if rng else None,
             late_business_days=late_days,
-            is_late=is_late if start is not None and self.fdate is not None else None,
+            is_late=is_late,
         )
         row["flags"] = ",".join(flags) or None
         return row
