@@ -1,0 +1,52 @@
+"""The command line, end to end in a subprocess against fake EDGAR."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.fake_edgar
+
+
+def _cli(args, env):
+    full = {k: v for k, v in os.environ.items() if k != "EDGAR_IDENTITY"} | env
+    return subprocess.run(
+        [sys.executable, "-m", "loaders", *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_pull_status_and_messages(fake_edgar, tmp_path):
+    """Guards against a CLI that tracebacks on bad input or hides what it did."""
+    env = fake_edgar.env(tmp_path / "data")
+    out = _cli(["pull", "NLY"], env)
+    assert out.returncode == 0, out.stderr
+    assert "19 new, 0 cached, 0 failed of 19 filings" in out.stdout
+    again = _cli(["pull", "NLY"], env)
+    assert "0 new, 19 cached" in again.stdout and "0 requests" in again.stdout
+    status = _cli(["status"], env)
+    assert "1 issuers, 19 filings" in status.stdout and "NLY" in status.stdout
+    bad = _cli(["pull", "NLYY"], env)
+    assert bad.returncode == 2 and "Did you mean: NLY" in bad.stderr and "Traceback" not in bad.stderr
+    anon = _cli(["pull", "NLY"], fake_edgar.env(tmp_path / "other", identity=None))
+    assert anon.returncode == 2 and "EDGAR_IDENTITY" in anon.stderr and "Traceback" not in anon.stderr
+
+
+def test_ingest_folder(tmp_path):
+    """Guards against the offline ingest path breaking (no network needed)."""
+    from tests.fixtures.builder import write_fixture_corpus
+
+    write_fixture_corpus(tmp_path / "xml")
+    out = _cli(["ingest", str(tmp_path / "xml")], {"INSIDER_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 0 and "19 new, 0 already stored, 0 failed of 19 files" in out.stdout
+    missing = _cli(["ingest", str(tmp_path / "nope")], {"INSIDER_DATA_DIR": str(tmp_path / "data")})
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr

@@ -1,0 +1,106 @@
+"""Pull end to end over real HTTP against ../shared/fake_edgar (skipped when absent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from loaders.config import Settings
+from loaders.errors import IdentityMissing, UnknownTicker
+from loaders.frames import load
+from loaders.pipeline import pull_insider, pull_issuer
+from loaders.store import Store
+from tests.conftest import IDENTITY
+
+pytestmark = pytest.mark.fake_edgar
+FINKELSTEIN = 1688537
+
+
+def _settings(server, tmp_path, **kw) -> Settings:
+    return Settings(identity=IDENTITY, www=server.url, data=server.url, data_dir=tmp_path, **kw)
+
+
+def test_pull_issuer_then_incremental_then_warm(fake_edgar, tmp_path):
+    """Guards against missing filings, re-fetching what is stored, and any request on a warm reopen."""
+    fake_edgar.reset()
+    settings = _settings(fake_edgar, tmp_path)
+    first = pull_issuer("NLY", settings=settings)
+    assert first.total == 19 and first.new == 19 and not first.failed
+    assert first.requests == 21  # tickers + submissions + 19 raw XML, nothing twice
+    tx = load(Store(tmp_path), tickers=["NLY"]).transactions
+    assert len(tx) > 0 and set(tx["ticker"]) == {"NLY"}
+    assert "Finkelstein David L" in set(tx["owner_name"])
+    warm = pull_issuer("NLY", settings=settings)
+    assert (warm.new, warm.cached, warm.requests) == (0, 19, 0)
+    assert fake_edgar.stats()["max_requests_in_1s"] <= 10
+
+
+def test_incremental_pull_fetches_only_missing(fake_edgar, tmp_path):
+    """Guards against a second pull re-downloading every filing once listings expire."""
+    settings = _settings(fake_edgar, tmp_path, submissions_ttl=0)
+    pull_issuer("NLY", settings=settings)
+    store = Store(tmp_path)
+    victim = sorted(store.known_accessions())[0]
+    for part in (tmp_path / "store").rglob("part-*.parquet"):
+        part.unlink()  # forget the parsed rows but keep the raw cache ...
+    store.raw_path(victim).unlink()  # ... except for one filing
+    fake_edgar.reset()
+    again = pull_issuer("NLY", settings=settings)
+    assert again.new == 19
+    assert fake_edgar.stats()["by_prefix"].get("/Archives/edgar", 0) == 1  # only the missing raw filing
+
+
+def test_paging_follows_files(fake_edgar_factory, tmp_path):
+    """Guards against reading only filings.recent (half of a large issuer missing)."""
+    server = fake_edgar_factory("--page-size", "50")
+    report = pull_issuer("TEAM", settings=_settings(server, tmp_path))
+    assert report.total == 308 and report.new == 308 and not report.failed
+    assert server.stats()["by_prefix"].get("/submissions/CIK0001650372-submissions-006.json", 1) >= 1
+    assert server.stats()["max_requests_in_1s"] <= 10
+
+
+def test_pull_insider_attributes_rows_to_issuer(fake_edgar, tmp_path):
+    """Guards against attributing an insider's rows to the insider's CIK instead of the issuer in the XML."""
+    report = pull_insider(FINKELSTEIN, settings=_settings(fake_edgar, tmp_path))
+    assert report.new > 0 and not report.failed
+    tx = load(Store(tmp_path), owner_cik=FINKELSTEIN).transactions
+    assert set(tx["issuer_cik"]) == {1043219} and set(tx["ticker"]) == {"NLY"}
+
+
+def test_faults_still_yield_every_filing(fake_edgar_factory, tmp_path):
+    """Guards against losing filings to 5xx, resets, truncated bodies and slow answers."""
+    server = fake_edgar_factory("--fault-rate", "0.1", "--faults", "503,500,reset,truncate", "--seed", "3")
+    report = pull_issuer("NLY", settings=_settings(server, tmp_path))
+    assert (report.total, report.new, report.failed) == (19, 19, [])
+    faults = server.stats()["by_fault"]
+    assert sum(faults.values()) > 0, faults
+    assert server.stats()["max_requests_in_1s"] <= 10
+
+
+def test_corrupt_filings_reported_and_not_cached(fake_edgar_factory, tmp_path):
+    """Guards against caching a broken 200 OK body as a filing."""
+    server = fake_edgar_factory("--corrupt-rate", "0.3", "--seed", "1")
+    report = pull_issuer("NLY", settings=_settings(server, tmp_path))
+    store = Store(tmp_path)
+    assert report.failed and report.new + len(report.failed) == 19
+    for acc, reason in report.failed:
+        assert acc not in store.known_accessions() and store.read_raw(acc) is None, reason
+    clean = fake_edgar_factory()
+    again = pull_issuer("NLY", settings=_settings(clean, tmp_path))
+    assert again.new == len(report.failed) and not again.failed
+
+
+def test_missing_identity_says_how_and_sends_nothing(fake_edgar, tmp_path):
+    """Guards against anonymous requests (the SEC blocks them) and against a cryptic error."""
+    fake_edgar.reset()
+    settings = Settings(identity=None, www=fake_edgar.url, data=fake_edgar.url, data_dir=tmp_path)
+    with pytest.raises(IdentityMissing) as e:
+        pull_issuer("NLY", settings=settings)
+    assert "EDGAR_IDENTITY" in str(e.value)
+    assert fake_edgar.stats()["total"] == 0
+
+
+def test_unknown_ticker_suggests(fake_edgar, tmp_path):
+    """Guards against a bare KeyError for a typo'd ticker."""
+    with pytest.raises(UnknownTicker) as e:
+        pull_issuer("NLYY", settings=_settings(fake_edgar, tmp_path))
+    assert "NLY" in e.value.suggestions
