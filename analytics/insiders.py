@@ -1,0 +1,156 @@
+"""Per-insider numbers: the issuer roster, the insider page's summary, filings list, late filings, tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.holdings import holdings_series, latest_holdings
+from analytics.plans import plan_share
+
+
+def _explode_owners(tx: pd.DataFrame) -> pd.DataFrame:
+    """One row per (transaction, reporting owner): a joint filing counts for each of its insiders here."""
+    ciks = tx["owner_ciks"].fillna(tx["owner_cik"].astype("string")).str.split("|")
+    return (
+        tx.assign(roster_cik=ciks)
+        .explode("roster_cik")
+        .assign(roster_cik=lambda d: pd.to_numeric(d["roster_cik"]))
+    )
+
+
+def roster(
+    tx: pd.DataFrame, owners: pd.DataFrame, holdings: pd.DataFrame, scope_tx: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per insider of the selection.
+
+    `tx` are the filtered trades (net flow, plan-sale share); `scope_tx` every transaction of the issuers and range
+    (for last holdings and last filing). Columns: owner_cik, insider, roles, last_holding, last_holding_date,
+    net_flow, bought, sold, plan_sale_share, trades, last_filing.
+    """
+    cols = [
+        "owner_cik", "insider", "roles", "last_holding", "last_holding_date", "net_flow", "bought", "sold",
+        "plan_sale_share", "trades", "last_filing",
+    ]  # fmt: skip
+    people = _explode_owners(scope_tx)
+    if people.empty:
+        return pd.DataFrame(columns=cols)
+    own = owners[owners["accession"].isin(scope_tx["accession"])]
+    names = own.groupby("owner_cik")["owner_name"].last()
+    roles = own.dropna(subset=["role"]).groupby("owner_cik")["role"].last()
+    mine = _explode_owners(tx)
+    rows = []
+    points = holdings_series(scope_tx, holdings[holdings["accession"].isin(scope_tx["accession"])])
+    direct = latest_holdings(points[points["ownership"] == "Direct"]) if not points.empty else points
+    for cik, group in people.groupby("roster_cik"):
+        trades = mine[mine["roster_cik"] == cik]
+        bought = float(trades.loc[trades["code"] == "P", "value"].sum())
+        sold = float(trades.loc[trades["code"] == "S", "value"].sum())
+        held = direct[direct["owner_cik"] == cik] if not direct.empty else direct
+        rows.append(
+            {
+                "owner_cik": int(cik),
+                "insider": names.get(cik, group["owner_name"].iloc[-1]),
+                "roles": roles.get(cik, group["role"].iloc[-1]),
+                "last_holding": float(held["shares_owned"].sum()) if len(held) else float("nan"),
+                "last_holding_date": held["date"].max() if len(held) else pd.NaT,
+                "net_flow": float(trades["signed_value"].sum()),
+                "bought": bought,
+                "sold": sold,
+                "plan_sale_share": plan_share(trades),
+                "trades": len(trades),
+                "last_filing": group["filing_date"].max(),
+            }
+        )
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["sold", "bought"], ascending=False).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class InsiderSummary:
+    name: str
+    issuers: list[str]
+    filings: int
+    bought: float
+    sold: float
+    plan_sale_share: float | None
+    late_filings: int
+
+
+def insider_summary(tx: pd.DataFrame, filings: pd.DataFrame, owner_name: str) -> InsiderSummary:
+    """Headline of the insider page over that insider's filtered transactions and all their filings."""
+    late = tx[tx["is_late"].fillna(False).astype(bool)]["accession"].nunique()
+    return InsiderSummary(
+        name=owner_name,
+        issuers=sorted(filings["ticker"].dropna().unique().tolist()),
+        filings=int(filings["accession"].nunique()),
+        bought=float(tx.loc[tx["code"] == "P", "value"].sum()),
+        sold=float(tx.loc[tx["code"] == "S", "value"].sum()),
+        plan_sale_share=plan_share(tx),
+        late_filings=int(late),
+    )
+
+
+def filings_list(filings: pd.DataFrame) -> pd.DataFrame:
+    """Filings, newest first: filing_date, form, ticker, issuer_name, period_of_report, n_transactions,
+    n_holdings, aff10b5one, filing_url."""
+    cols = ["filing_date", "form", "ticker", "issuer_name", "period_of_report", "n_transactions", "n_holdings",
+            "aff10b5one", "accession", "filing_url"]  # fmt: skip
+    return filings.sort_values(["filing_date", "accession"], ascending=False)[cols].reset_index(drop=True)
+
+
+def late_filings(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFrame:
+    """Form 4 rows filed more than 2 business days after the trade: ticker, owner_name, code, transaction_date,
+    filing_date, late_business_days, value, filing_url."""
+    cols = ["ticker", "owner_name", "code", "transaction_date", "filing_date", "late_business_days", "value",
+            "accession", "filing_url"]  # fmt: skip
+    rows = tx[tx["is_late"].fillna(False).astype(bool)]
+    urls = filings.set_index("accession")["filing_url"] if not filings.empty else pd.Series(dtype="string")
+    out = rows.assign(filing_url=rows["accession"].map(urls))
+    return out.sort_values("late_business_days", ascending=False)[cols].reset_index(drop=True)
+
+
+TABLE_COLUMNS = {
+    "transaction_date": "Date",
+    "ticker": "Ticker",
+    "owner_name": "Insider",
+    "role": "Role",
+    "code": "Code",
+    "code_name": "Transaction",
+    "acquired_disposed": "A/D",
+    "shares": "Shares",
+    "price": "Price ($)",
+    "value": "Value ($)",
+    "owned_after": "Owned after",
+    "direct_indirect": "D/I",
+    "plan": "10b5-1",
+    "price_range": "Price range",
+    "security_title": "Security",
+    "filing_date": "Filed",
+    "form": "Form",
+    "flags": "Flags",
+    "footnotes": "Footnotes",
+    "filing_url": "Filing",
+}
+
+
+def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
+    """The transactions table as shown and exported: readable column names, newest first, a link per filing."""
+    from analytics.filters import plan_state
+
+    if tx.empty:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
+    rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
+    url = tx["row_id"].str.split(":").str[0]
+    url = (
+        "https://www.sec.gov/Archives/edgar/data/" + tx["issuer_cik"].astype("string") + "/"
+        + url.str.replace("-", "", regex=False) + "/" + url + "-index.htm"
+    )  # fmt: skip
+    frame = tx.assign(
+        plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
+        price_range=rng.where(tx["price_low"].notna()),
+        filing_url=url.where(tx["accession"].str.fullmatch(r"\d{10}-\d{2}-\d{6}").fillna(False)),
+    )
+    frame = frame.sort_values(["transaction_date", "accession", "seq"], ascending=[False, True, True])
+    return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)
