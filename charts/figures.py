@@ -38,8 +38,8 @@ def _layout(fig: go.Figure, title: str, y_title: str, money: bool, height: int =
         font=FONT,
         template="plotly_white",
         height=height,
-        margin=dict(l=70, r=30, t=70, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        margin=dict(l=70, r=30, t=60, b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
         hovermode="closest",
     )
     fig.update_yaxes(title_text=y_title, tickformat="$~s" if money else "~s", zeroline=True,

@@ -1,0 +1,33 @@
+"""Insider-trading dashboard: page config, navigation and the shared sidebar filters (kept in the URL).
+
+Run with `bin/app` (or `streamlit run app.py`). Pages in pages/ hold layout only.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.data import settings
+
+st.set_page_config(
+    page_title="Insider flows",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+PAGES = [
+    st.Page("pages/issuer.py", title="Issuer", icon=":material/domain:", default=True),
+    st.Page("pages/insider.py", title="Insider", icon=":material/person:", url_path="insider"),
+    st.Page("pages/plans.py", title="10b5-1 plans", icon=":material/event_note:", url_path="plans"),
+    st.Page("pages/explorer.py", title="Filings explorer", icon=":material/table_view:", url_path="explorer"),
+]
+
+nav = st.navigation(PAGES)
+st.sidebar.markdown("### Filters")
+state.sidebar()
+if not settings().identity:
+    st.sidebar.caption("⚠️ No EDGAR identity set: showing cached data only. Set EDGAR_IDENTITY to pull.")
+st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")
+nav.run()

@@ -1,0 +1,75 @@
+"""Issuer page: headline figures, net buy/sell flow, holdings over time, insider roster, transactions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import flow, holdings, insiders
+from analytics.filters import apply_filters, default_range, fmt_money
+from charts import figures
+from ui import data, pulls, state, welcome
+from ui.widgets import LINK, MONEY, PERCENT, PRICE, SHARES, chart, guarded, table
+
+f = state.current()
+if not f.tickers:
+    welcome.render()
+    st.stop()
+
+loaded = set(data.issuers()["ticker"].dropna())
+if not pulls.ensure_loaded(f.tickers, loaded):
+    st.stop()
+
+frames = data.load(f.tickers)
+if frames.filings.empty:
+    st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
+    st.stop()
+fr = f.with_range(default_range(frames.filings))
+tx = apply_filters(frames.transactions, fr)
+scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
+names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issuer_name"].dropna().iloc[::-1]))
+
+st.title(f"{' · '.join(fr.tickers)} — {names}")
+st.caption(fr.describe())
+
+with guarded("Headline figures"):
+    h = flow.headline(tx)
+    c = st.columns(6)
+    c[0].metric("Insiders trading", f"{h.insiders:,}")
+    c[1].metric("Filings", f"{h.filings:,}")
+    c[2].metric("Bought (P)", fmt_money(h.bought))
+    c[3].metric("Sold (S)", fmt_money(h.sold))
+    c[4].metric("Net", fmt_money(h.net))
+    c[5].metric("Sales under 10b5-1", "–" if h.plan_sale_share is None else f"{h.plan_sale_share:.0%}")
+
+with guarded("Net buy/sell flow"):
+    net = flow.net_flow(tx, fr.freq)
+    chart(figures.flow_figure(net, fr.unit, fr.freq), net, "net-flow", fr, "flow")
+    if tx.empty and len(scope):
+        st.caption(
+            f"No trades with the selected codes in range, but {len(scope):,} other transactions (grants, "
+            "exercises, withholding…): pick more codes in the sidebar, or leave the list empty for all."
+        )
+
+with guarded("Holdings over time"):
+    points = holdings.holdings_series(
+        scope, frames.holdings[frames.holdings["accession"].isin(scope["accession"])]
+    )
+    chart(figures.holdings_figure(points), points, "holdings", fr, "holdings")
+
+with guarded("Insider roster"):
+    st.subheader("Insiders")
+    roster = insiders.roster(tx, frames.owners, frames.holdings, scope)
+    table(roster, "insiders", fr, "roster", column_config={
+        "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "insider": "Insider", "roles": "Roles",
+        "last_holding": st.column_config.NumberColumn("Direct holding", format="localized"),
+        "last_holding_date": st.column_config.DateColumn("As of"), "net_flow": MONEY, "bought": MONEY, "sold": MONEY,
+        "plan_sale_share": PERCENT, "trades": "Trades", "last_filing": st.column_config.DateColumn("Last filing"),
+    })  # fmt: skip
+
+with guarded("Transactions"):
+    st.subheader(f"Transactions ({len(tx):,})")
+    rows = insiders.transactions_table(tx)
+    table(rows, "transactions", fr, "tx", height=420, column_config={
+        "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),
+        "Shares": SHARES, "Price ($)": PRICE, "Value ($)": MONEY, "Owned after": SHARES,
+    })  # fmt: skip

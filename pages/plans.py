@@ -1,0 +1,65 @@
+"""10b5-1 plans page: plan-sale activity, share of sales under plans, adoption -> first sale, disagreements."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import plans
+from analytics.filters import apply_filters, default_range, fmt_money
+from charts import figures
+from ui import data, pulls, state
+from ui.widgets import LINK, MONEY, chart, guarded, table
+
+f = state.current()
+st.title("Rule 10b5-1 trading plans")
+if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
+    st.stop()
+frames = data.load(f.tickers)
+if frames.filings.empty:
+    st.info("Nothing is loaded yet: type a ticker in the sidebar.")
+    st.stop()
+fr = f.with_range(default_range(frames.filings)).replace(codes=("S",))
+tx = apply_filters(frames.transactions, fr)
+st.caption(fr.describe() + " Plan figures always use open-market sales (code S).")
+
+with guarded("Plan share"):
+    share = plans.plan_share(tx)
+    c = st.columns(3)
+    c[0].metric("Sales under 10b5-1 plans", "–" if share is None else f"{share:.0%}")
+    on_plan = tx[tx["is_10b5_1"].fillna(False).astype(bool)]
+    c[1].metric("Plan sales", fmt_money(on_plan["value"].sum()))
+    c[2].metric("All sales", fmt_money(tx["value"].sum()))
+
+with guarded("Plan-sale activity"):
+    activity = plans.plan_activity(tx, fr.freq)
+    chart(figures.plan_activity_figure(activity, fr.unit, fr.freq), activity, "plan-activity", fr, "plan-act")
+
+with guarded("Plan adoptions"):
+    scope = apply_filters(frames.transactions, fr, skip=("codes", "start", "plan", "min_value"))
+    adoptions = plans.plan_adoptions(scope)
+    st.subheader("Plan adoptions and first sales")
+    st.caption(
+        "Adoption dates come from footnotes. Cooling-off: 90 days for directors and officers (the rule's floor; "
+        "it can reach 120 days after the next 10-Q/10-K), 30 days for others. ⚠️ marks a first sale sooner than that."
+    )
+    shown = adoptions.assign(too_soon=adoptions["too_soon"].map({True: "⚠️ too soon", False: ""}))
+    table(
+        shown,
+        "plan-adoptions",
+        fr,
+        "adoptions",
+        column_config={
+            "plan_sale_value": MONEY,
+            "adoption_date": st.column_config.DateColumn("Adopted"),
+            "first_plan_sale": st.column_config.DateColumn(),
+        },
+    )
+
+with guarded("Checkbox disagreements"):
+    st.subheader("Checkbox and footnotes disagree")
+    conflicts = plans.checkbox_disagreements(apply_filters(frames.transactions, fr, skip=("codes", "plan")),
+                                             frames.filings)  # fmt: skip
+    if conflicts.empty:
+        st.caption("No filing in range has a 10b5-1 checkbox that contradicts its footnotes.")
+    else:
+        table(conflicts, "checkbox-disagreements", fr, "conflicts", column_config={"filing_url": LINK})

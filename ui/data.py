@@ -1,0 +1,52 @@
+"""Cached access to the store at the page edge (st.cache_data keyed by the store's current parts)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from loaders import frames
+from loaders.config import Settings
+from loaders.store import Store
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def store() -> Store:
+    return Store(settings().data_dir)
+
+
+def version() -> str:
+    """Changes whenever a pull or ingest commits new parts, so cached frames refresh by themselves."""
+    s = store()
+    folder = s.table_dir / "filings"
+    return "|".join(sorted(p.name for p in folder.glob("part-*.parquet"))) if folder.is_dir() else ""
+
+
+@st.cache_data(max_entries=24, show_spinner="Loading filings…")
+def _load(root: str, ver: str, tickers: tuple[str, ...], owner_cik: int | None) -> frames.Frames:
+    return frames.load(Store(root), tickers=list(tickers) or None, owner_cik=owner_cik)
+
+
+def load(tickers: tuple[str, ...] = (), owner_cik: int | None = None) -> frames.Frames:
+    return _load(str(store().root), version(), tuple(tickers), owner_cik)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _issuers(root: str, ver: str) -> pd.DataFrame:
+    return frames.loaded_issuers(Store(root))
+
+
+def issuers() -> pd.DataFrame:
+    return _issuers(str(store().root), version())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _search(root: str, ver: str, query: str) -> pd.DataFrame:
+    return frames.search_insiders(query, Store(root), limit=50)
+
+
+def search_insiders(query: str) -> pd.DataFrame:
+    return _search(str(store().root), version(), query)

@@ -1,0 +1,163 @@
+"""The shared sidebar filters and their URL: the query string is read once per session into the widgets, and
+the widgets are written back to the query string on every run, so a reload, a page switch or a pasted URL all
+give the same view."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from analytics.filters import DERIVATIVE, OWNERSHIP, PLAN_STATES, ROLES, Filters
+from loaders.codes import OPEN_MARKET, TRANSACTION_CODES
+from ui import data
+
+PLAN_NAMES = {"yes": "Under a 10b5-1 plan", "no": "Not under a plan", "unknown": "Unknown"}
+OWN_NAMES = {"all": "Direct and indirect", "D": "Direct only", "I": "Indirect only"}
+DERIV_NAMES = {
+    "all": "All securities",
+    "non": "Non-derivative (shares)",
+    "derivative": "Derivative (options, RSUs…)",
+}
+
+
+def _init_from_url() -> None:
+    if st.session_state.get("_filters_ready"):
+        return
+    f = Filters.from_query(st.query_params.to_dict())
+    ss = st.session_state
+    ss["f_tickers"] = ", ".join(f.tickers)
+    ss["f_insider"] = str(f.insider) if f.insider is not None else ""
+    ss["f_range_touched"] = bool(f.start or f.end)
+    if f.start or f.end:
+        ss["f_range"] = (f.start or dt.date(1990, 1, 1), f.end or dt.date.today())
+    ss["f_codes"] = list(f.codes)
+    ss["f_roles"] = list(f.roles)
+    ss["f_title"] = f.title_contains
+    ss["f_own"] = f.ownership
+    ss["f_deriv"] = f.derivative
+    ss["f_plan"] = list(f.plan)
+    ss["f_min"] = float(f.min_value)
+    ss["f_freq"] = f.freq
+    ss["f_unit"] = f.unit
+    ss["_filters_ready"] = True
+
+
+def _touched() -> None:
+    st.session_state["f_range_touched"] = True
+
+
+def default_range_for(tickers: tuple[str, ...]) -> tuple[dt.date, dt.date] | None:
+    """Two years up to the latest filing loaded for these tickers (or for everything)."""
+    issuers = data.issuers()
+    if issuers.empty:
+        return None
+    chosen = issuers[issuers["ticker"].isin(tickers)] if tickers else issuers
+    last = (chosen if not chosen.empty else issuers)["last_filing"].max()
+    end = last.date() if hasattr(last, "date") else last
+    start = (
+        end.replace(year=end.year - 2) + dt.timedelta(days=1)
+        if not (end.month == 2 and end.day == 29)
+        else (end.replace(year=end.year - 2, day=28) + dt.timedelta(days=1))
+    )
+    return start, end
+
+
+def set_insider(cik: int | None) -> None:
+    st.session_state["f_insider"] = "" if cik is None else str(cik)
+
+
+def insider_cik(text: str) -> tuple[int | None, str | None]:
+    """(CIK, display name) for the sidebar's insider box: a CIK, or the best name match in the store."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    found = data.search_insiders(text)
+    if text.isdigit():
+        name = found["owner_name"].iloc[0] if not found.empty else None
+        return int(text), name
+    if found.empty:
+        return None, None
+    return int(found["owner_cik"].iloc[0]), str(found["owner_name"].iloc[0])
+
+
+def sidebar() -> Filters:
+    """Render the shared filters; return them and mirror them into the URL."""
+    _init_from_url()
+    ss = st.session_state
+    sb = st.sidebar
+    sb.text_input("Ticker(s)", key="f_tickers", placeholder="e.g. NLY or NLY, TEAM",
+                  help="Tickers not yet loaded are pulled from EDGAR.")  # fmt: skip
+    tickers = tuple(
+        dict.fromkeys(t.strip().upper() for t in ss["f_tickers"].replace(";", ",").split(",") if t.strip())
+    )
+    sb.text_input("Insider (name or CIK)", key="f_insider", placeholder="e.g. Finkelstein")
+    cik, name = insider_cik(ss["f_insider"])
+    if ss["f_insider"].strip():
+        sb.caption(f"→ {name} (CIK {cik})" if cik else "No insider of that name in the loaded filings.")
+    default = default_range_for(tickers)
+    if not ss.get("f_range_touched"):
+        ss["f_range"] = default or ()
+    sb.date_input("Date range", key="f_range", on_change=_touched, format="YYYY-MM-DD",
+                  min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1))  # fmt: skip
+    rng = ss.get("f_range") or ()
+    rng = (rng,) if isinstance(rng, dt.date) else tuple(rng)
+    start = rng[0] if len(rng) > 0 else None
+    end = rng[1] if len(rng) > 1 else None
+    sb.multiselect("Transaction codes", options=list(TRANSACTION_CODES), key="f_codes",
+                   format_func=lambda c: f"{c} · {TRANSACTION_CODES[c]}",
+                   help="Empty = every code. Default: open-market purchases (P) and sales (S).")  # fmt: skip
+    with sb.expander("More filters", expanded=bool(ss["f_roles"] or ss["f_title"] or ss["f_plan"] or ss["f_min"]
+                                                   or ss["f_own"] != "all" or ss["f_deriv"] != "all")):  # fmt: skip
+        st.multiselect(
+            "Role", options=list(ROLES), key="f_roles", format_func=lambda r: ROLES[r].capitalize()
+        )
+        st.text_input("Officer title contains", key="f_title", placeholder="e.g. CFO")
+        st.selectbox("Ownership", options=list(OWNERSHIP), key="f_own", format_func=OWN_NAMES.get)
+        st.selectbox("Security", options=list(DERIVATIVE), key="f_deriv", format_func=DERIV_NAMES.get)
+        st.multiselect("10b5-1 plan", options=list(PLAN_STATES), key="f_plan", format_func=PLAN_NAMES.get)
+        st.number_input("Minimum value ($)", min_value=0.0, step=10000.0, key="f_min", format="%.0f")
+    c1, c2 = sb.columns(2)
+    c1.radio(
+        "Per",
+        options=["M", "Q"],
+        key="f_freq",
+        format_func={"M": "Month", "Q": "Quarter"}.get,
+        horizontal=True,
+    )
+    c2.radio("Unit", options=["$", "shares"], key="f_unit", format_func={"$": "US$", "shares": "Shares"}.get,
+             horizontal=True)  # fmt: skip
+    f = Filters(
+        tickers=tickers,
+        insider=cik,
+        start=start if ss.get("f_range_touched") else None,
+        end=end if ss.get("f_range_touched") else None,
+        codes=tuple(ss["f_codes"]) if ss["f_codes"] != list(OPEN_MARKET) else OPEN_MARKET,
+        roles=tuple(ss["f_roles"]),
+        title_contains=ss["f_title"].strip(),
+        ownership=ss["f_own"],
+        derivative=ss["f_deriv"],
+        plan=tuple(p for p in PLAN_STATES if p in ss["f_plan"]),
+        min_value=float(ss["f_min"] or 0.0),
+        freq=ss["f_freq"],
+        unit=ss["f_unit"],
+    )
+    if f.to_query() != st.query_params.to_dict():
+        st.query_params.from_dict(f.to_query())
+    ss["filters"] = f
+    ss["insider_name"] = name
+    if any(ss[k] for k in ("f_tickers", "f_insider", "f_roles", "f_title", "f_plan")) or ss.get(
+        "f_range_touched"
+    ):
+        sb.button("Reset filters", on_click=reset)
+    return f
+
+
+def reset() -> None:
+    for key in [k for k in st.session_state if k.startswith("f_") or k == "_filters_ready"]:
+        del st.session_state[key]
+    st.query_params.clear()
+
+
+def current() -> Filters:
+    return st.session_state.get("filters", Filters())

@@ -1,0 +1,48 @@
+"""What a newcomer sees before choosing a ticker: how to pull, what identity to set, what is cached."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import data
+
+
+def render() -> None:
+    st.title("Insider trading, from the SEC's own filings")
+    st.markdown(
+        "Type a **ticker** in the sidebar (for example `NLY`) to see what that company's insiders bought and sold, "
+        "their holdings over time and how much of the selling ran through Rule 10b5-1 plans. Tickers that are not "
+        "loaded yet are pulled from EDGAR (Forms 3, 4, 5 and amendments) with a progress bar."
+    )
+    s = data.settings()
+    if not s.identity:
+        st.warning(
+            "**No EDGAR identity is configured.** The SEC requires every request to say who is asking. "
+            "Stop the app and start it with\n\n"
+            '`EDGAR_IDENTITY="Jane Doe jane@example.com" bin/app`\n\n'
+            "Until then you can browse what is already cached."
+        )
+    issuers = data.issuers()
+    if issuers.empty:
+        st.info(
+            "Nothing is loaded yet. Besides typing a ticker, you can load data from the command line:\n\n"
+            "`.venv/bin/python -m loaders pull NLY` or, offline, "
+            "`.venv/bin/python -m loaders ingest ../shared/edgar/form4`"
+        )
+        return
+    st.subheader(f"Loaded issuers ({len(issuers):,})")
+    st.caption("Type one of these tickers in the sidebar, or any other ticker to pull it.")
+    st.dataframe(
+        issuers.sort_values("n_filings", ascending=False),
+        hide_index=True,
+        use_container_width=True,
+        height=320,
+        column_config={
+            "issuer_cik": st.column_config.NumberColumn("CIK", format="%d"),
+            "ticker": "Ticker",
+            "issuer_name": "Issuer",
+            "n_filings": "Filings",
+            "first_filing": st.column_config.DateColumn("First filing"),
+            "last_filing": st.column_config.DateColumn("Last filing"),
+        },
+    )
