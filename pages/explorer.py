@@ -6,9 +6,10 @@ import streamlit as st
 
 from analytics import insiders
 from analytics.filters import apply_filters, default_range
-from ui import data, pulls, state
+from ui import boot, data, pulls, state
 from ui.widgets import LINK, MONEY, PRICE, SHARES, guarded, table
 
+boot.ensure_app()
 f = state.current()
 st.title("Filings explorer")
 if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):

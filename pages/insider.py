@@ -7,9 +7,10 @@ import streamlit as st
 from analytics import flow, holdings, insiders, plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
-from ui import data, state
+from ui import boot, data, state
 from ui.widgets import LINK, MONEY, chart, guarded, table
 
+boot.ensure_app()
 f = state.current()
 st.title("Insider")
 query = st.text_input(

@@ -7,9 +7,10 @@ import streamlit as st
 from analytics import flow, holdings, insiders
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
-from ui import data, pulls, state, welcome
+from ui import boot, data, pulls, state, welcome
 from ui.widgets import LINK, MONEY, PERCENT, PRICE, SHARES, chart, guarded, table
 
+boot.ensure_app()
 f = state.current()
 if not f.tickers:
     welcome.render()

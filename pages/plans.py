@@ -7,9 +7,10 @@ import streamlit as st
 from analytics import plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
-from ui import data, pulls, state
+from ui import boot, data, pulls, state
 from ui.widgets import LINK, MONEY, chart, guarded, table
 
+boot.ensure_app()
 f = state.current()
 st.title("Rule 10b5-1 trading plans")
 if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
