@@ -80,7 +80,7 @@ with guarded("Plan vs discretionary"):
     if not net.empty:
         st.caption("Net flow by plan status (all selected codes):")
         st.dataframe(net.pivot_table(index="plan", columns="direction", values="value", aggfunc="sum", fill_value=0),
-                     use_container_width=True)  # fmt: skip
+                     width="stretch")  # fmt: skip
 
 with guarded("Late filings"):
     late = insiders.late_filings(scope, frames.filings)

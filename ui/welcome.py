@@ -35,7 +35,7 @@ def render() -> None:
     st.dataframe(
         issuers.sort_values("n_filings", ascending=False),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         height=320,
         column_config={
             "issuer_cik": st.column_config.NumberColumn("CIK", format="%d"),

@@ -34,7 +34,7 @@ def chart(
     fig: go.Figure, frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | None = None
 ) -> None:
     """The figure, then PNG/SVG/PDF (when a browser is installed), interactive HTML and the chart's data as CSV."""
-    st.plotly_chart(fig, use_container_width=True, key=f"chart-{key}", config={"displaylogo": False})
+    st.plotly_chart(fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False})
     names = _stem(what, f, insider)
     cols = st.columns([1, 1, 1, 1, 1, 3])
     if export.static_export_available():
@@ -42,36 +42,36 @@ def chart(
                                   strict=True):  # fmt: skip
             col.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
                                 file_name=export.export_name(ext=fmt, **names), key=f"dl-{key}-{fmt}",
-                                on_click="ignore", use_container_width=True)  # fmt: skip
+                                on_click="ignore", width="stretch")  # fmt: skip
     else:
         cols[5].caption(
             "PNG/SVG/PDF need Chromium on the server (apt-get install chromium); HTML and CSV work."
         )
     cols[3].download_button("HTML", data=lambda: export.to_html(fig), mime="text/html",
                             file_name=export.export_name(ext="html", **names), key=f"dl-{key}-html",
-                            on_click="ignore", use_container_width=True)  # fmt: skip
+                            on_click="ignore", width="stretch")  # fmt: skip
     cols[4].download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
                             file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv",
-                            on_click="ignore", use_container_width=True)  # fmt: skip
+                            on_click="ignore", width="stretch")  # fmt: skip
 
 
 def table(frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | None = None,
           column_config: dict | None = None, height: int | None = None) -> None:  # fmt: skip
     """A sortable table with CSV, Excel and Parquet downloads of exactly its rows."""
-    st.dataframe(frame, use_container_width=True, hide_index=True, column_config=column_config,
+    st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config,
                  height=height or "auto", key=f"table-{key}")  # fmt: skip
     names = _stem(what, f, insider)
     cols = st.columns([1, 1, 1, 5])
     cols[0].download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
                             file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv", on_click="ignore",
-                            use_container_width=True)  # fmt: skip
+                            width="stretch")  # fmt: skip
     cols[1].download_button("Excel", data=lambda: export.to_excel(frame, what),
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             file_name=export.export_name(ext="xlsx", **names), key=f"dl-{key}-xlsx",
-                            on_click="ignore", use_container_width=True)  # fmt: skip
+                            on_click="ignore", width="stretch")  # fmt: skip
     cols[2].download_button("Parquet", data=lambda: export.to_parquet(frame), mime="application/octet-stream",
                             file_name=export.export_name(ext="parquet", **names), key=f"dl-{key}-parquet",
-                            on_click="ignore", use_container_width=True)  # fmt: skip
+                            on_click="ignore", width="stretch")  # fmt: skip
 
 
 def digest(*parts) -> str:

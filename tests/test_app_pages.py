@@ -1,0 +1,152 @@
+"""The Streamlit app in-process (AppTest) over a store filled from the fixture corpus."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.filters import fmt_money
+from tests.conftest import ROOT
+from tests.fixtures.builder import FIXTURE_TOTALS
+from tests.store_support import fixture_store
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    fixture_store(tmp)
+    return tmp / "data"
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    monkeypatch.setenv("INSIDER_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("EDGAR_IDENTITY", raising=False)
+
+    def make(query: dict | None = None, page: str | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for k, v in (query or {}).items():
+            at.query_params[k] = v
+        if page:
+            at.switch_page(page)
+        return at.run()
+
+    return make
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _values(v) -> list[float]:
+    """Plotly 6 sends arrays as {'dtype': 'f8', 'bdata': base64}; older versions as lists."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+    return list(v)
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [
+        (None, "ACME — ACME Widgets Inc"),
+        ("pages/insider.py", "Insider"),
+        ("pages/plans.py", "Rule 10b5-1 trading plans"),
+        ("pages/explorer.py", "Filings explorer"),
+    ],
+)
+def test_every_page_renders_without_exception(app, page, heading):
+    """Guards against any page raising (a traceback in the browser) on real stored data."""
+    at = app({"ticker": "ACME"}, page)
+    assert not at.exception, at.exception
+    assert heading in [t.value for t in at.title]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_issuer_headline_and_flow_chart_numbers(app):
+    """Guards against wrong totals: double-counted amendments or joint filings, or holdings counted as flow."""
+    at = app({"ticker": "ACME"})
+    acme = FIXTURE_TOTALS["ACME"]
+    assert _metric(at, "Sold (S)") == fmt_money(acme["sale_value"])
+    assert _metric(at, "Bought (P)") == fmt_money(acme["purchase_value"])
+    assert _metric(at, "Sales under 10b5-1") == f"{acme['plan_sale_value'] / acme['sale_value']:.0%}"
+    flow = _figures(at)[0]
+    sells = sum(
+        sum(_values(t["y"])) for t in flow["data"] if t["type"] == "bar" and t["name"].startswith("Sells")
+    )
+    assert sells == pytest.approx(-acme["sale_value"])
+    tables = at.dataframe
+    assert any(len(t.value) == 12 for t in tables)  # 12 open-market trades in range
+
+
+def test_changing_filters_updates_url_and_numbers(app):
+    """Guards against filters that change the view but not the URL (or the other way round)."""
+    at = app({"ticker": "ACME"})
+    at.multiselect(key="f_codes").set_value(["S"]).run()
+    assert at.query_params["codes"] == "S"
+    assert _metric(at, "Bought (P)") == "$0"
+    at.text_input(key="f_title").set_value("Financial").run()
+    assert at.query_params["title"] == "Financial"
+    assert _metric(at, "Sold (S)") == fmt_money(15_000 * 45.0)
+
+
+def test_pasted_url_reproduces_view(app):
+    """Guards against a shared link showing a different view: every filter comes back from the query string."""
+    q = {"ticker": "ACME", "codes": "S", "plan": "yes", "start": "2023-01-01", "end": "2024-12-31"}
+    at = app(q)
+    caption = " ".join(c.value for c in at.caption)
+    assert "Open-market sales of ACME, 2023-01-01 to 2024-12-31, under a 10b5-1 plan only." in caption
+    assert _metric(at, "Sold (S)") == fmt_money(
+        10_000 * (31 + 33.5 + 35 + 44 + 46) + 6_000 * 41.2 + 4_000 * 41.8
+    )
+    assert {k: at.query_params[k] for k in q} == q
+
+
+def test_insider_page_spans_issuers(app):
+    """Guards against the insider page showing only one issuer of a multi-issuer insider."""
+    at = app({"ticker": "ACME", "insider": "1000001", "codes": "all"}, "pages/insider.py")
+    assert not at.exception
+    assert "Roe Jane" in [h.value for h in at.header]
+    assert _metric(at, "Issuers") == "ACME, BETA"
+    assert _metric(at, "Bought (P)") == fmt_money(2_000 * 14.0)
+
+
+def test_plans_page_adoption_and_share(app):
+    """Guards against losing adoption dates or the cooling-off check on the 10b5-1 page."""
+    at = app({"ticker": "ACME"}, "pages/plans.py")
+    adoptions = next(t.value for t in at.dataframe if "owner_name" in t.value.columns)
+    assert set(adoptions["adoption_date"].astype(str)) == {"2022-09-01", "2023-03-01"}
+    assert _metric(at, "Sales under 10b5-1 plans") == f"{2_533_400 / 7_208_400:.0%}"
+
+
+def test_unknown_ticker_without_identity_gets_plain_message(app):
+    """Guards against a traceback (or a silent spinner) when a pull cannot start."""
+    at = app({"ticker": "ZZZQ"})
+    for _ in range(20):
+        time.sleep(0.25)
+        at.run()
+        if at.warning or at.error:
+            break
+    assert not at.exception
+    messages = " ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error)
+    assert "EDGAR_IDENTITY" in messages
+
+
+def test_empty_store_explains_how_to_start(tmp_path, monkeypatch):
+    """Guards against a blank first start: the page says how to pull and what identity to set."""
+    monkeypatch.setenv("INSIDER_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.delenv("EDGAR_IDENTITY", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    text = " ".join(x.value for x in [*at.info, *at.warning, *at.markdown])
+    assert "Nothing is loaded yet" in text and "EDGAR_IDENTITY" in text
