@@ -18,7 +18,7 @@ frames = data.load(f.tickers, owner_cik=f.insider)
 if frames.filings.empty:
     st.info("Nothing is loaded yet: type a ticker in the sidebar.")
     st.stop()
-fr = f.with_range(default_range(frames.filings))
+fr = f.with_range(state.shown_range() or default_range(frames.filings))
 tx = apply_filters(frames.transactions, fr)
 st.markdown(f"**{len(tx):,} transactions.** {fr.describe(insider_name=st.session_state.get('insider_name'))}")
 with guarded("Transactions"):

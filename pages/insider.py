@@ -8,7 +8,7 @@ from analytics import flow, holdings, insiders, plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, state
-from ui.widgets import LINK, MONEY, chart, guarded, table
+from ui.widgets import LINK, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
@@ -41,7 +41,7 @@ if frames.filings.empty:
     st.stop()
 name = st.session_state.get("insider_name") or str(frames.owners.loc[frames.owners["owner_cik"] == f.insider,
                                                                     "owner_name"].iloc[-1])  # fmt: skip
-fr = f.with_range(default_range(frames.filings)).replace(tickers=())
+fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(tickers=())
 tx = apply_filters(frames.transactions, fr)
 scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
 st.header(name)
@@ -79,8 +79,10 @@ with guarded("Plan vs discretionary"):
     net = flow.net_flow(tx, fr.freq)
     if not net.empty:
         st.caption("Net flow by plan status (all selected codes):")
-        st.dataframe(net.pivot_table(index="plan", columns="direction", values="value", aggfunc="sum", fill_value=0),
-                     width="stretch")  # fmt: skip
+        pivot = net.pivot_table(
+            index="plan", columns="direction", values="value", aggfunc="sum", fill_value=0
+        )
+        st.dataframe(pivot, width="stretch", column_config={c: money(c) for c in pivot.columns})
 
 with guarded("Late filings"):
     late = insiders.late_filings(scope, frames.filings)
@@ -88,9 +90,15 @@ with guarded("Late filings"):
     if late.empty:
         st.caption("Every Form 4 in range was filed within 2 business days.")
     else:
-        table(late, "late-filings", fr, "late", name, column_config={"filing_url": LINK, "value": MONEY})
+        table(late, "late-filings", fr, "late", name, column_config={
+            "filing_url": LINK, "value": money("Value"), "transaction_date": date("Traded"), "filing_date": date("Filed"),
+            "late_business_days": "Business days late", "owner_name": "Insider", "ticker": "Ticker", "code": "Code",
+        })  # fmt: skip
 
 with guarded("Filings"):
     st.subheader(f"Filings ({len(frames.filings):,})")
-    table(insiders.filings_list(frames.filings), "filings", fr, "ins-filings", name,
-          column_config={"filing_url": LINK})  # fmt: skip
+    table(insiders.filings_list(frames.filings), "filings", fr, "ins-filings", name, column_config={
+        "filing_url": LINK, "filing_date": date("Filed"), "form": "Form", "ticker": "Ticker", "issuer_name": "Issuer",
+        "period_of_report": date("Period"), "n_transactions": "Transactions", "n_holdings": "Holdings",
+        "aff10b5one": "10b5-1 box", "accession": "Accession",
+    })  # fmt: skip

@@ -8,7 +8,7 @@ from analytics import flow, holdings, insiders
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state, welcome
-from ui.widgets import LINK, MONEY, PERCENT, PRICE, SHARES, chart, guarded, table
+from ui.widgets import LINK, MONEY, PRICE, SHARES, chart, date, guarded, money, percent, table
 
 boot.ensure_app()
 f = state.current()
@@ -24,7 +24,7 @@ frames = data.load(f.tickers)
 if frames.filings.empty:
     st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
     st.stop()
-fr = f.with_range(default_range(frames.filings))
+fr = f.with_range(state.shown_range() or default_range(frames.filings))
 tx = apply_filters(frames.transactions, fr)
 scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
 names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issuer_name"].dropna().iloc[::-1]))
@@ -63,8 +63,9 @@ with guarded("Insider roster"):
     table(roster, "insiders", fr, "roster", column_config={
         "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "insider": "Insider", "roles": "Roles",
         "last_holding": st.column_config.NumberColumn("Direct holding", format="localized"),
-        "last_holding_date": st.column_config.DateColumn("As of"), "net_flow": MONEY, "bought": MONEY, "sold": MONEY,
-        "plan_sale_share": PERCENT, "trades": "Trades", "last_filing": st.column_config.DateColumn("Last filing"),
+        "last_holding_date": date("As of"), "net_flow": money("Net flow"), "bought": money("Bought"),
+        "sold": money("Sold"), "plan_sale_share": percent("Plan share of sales"), "trades": "Trades",
+        "last_filing": date("Last filing"),
     })  # fmt: skip
 
 with guarded("Transactions"):

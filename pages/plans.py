@@ -8,7 +8,7 @@ from analytics import plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state
-from ui.widgets import LINK, MONEY, chart, guarded, table
+from ui.widgets import LINK, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
@@ -19,7 +19,7 @@ frames = data.load(f.tickers)
 if frames.filings.empty:
     st.info("Nothing is loaded yet: type a ticker in the sidebar.")
     st.stop()
-fr = f.with_range(default_range(frames.filings)).replace(codes=("S",))
+fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(codes=("S",))
 tx = apply_filters(frames.transactions, fr)
 st.caption(fr.describe() + " Plan figures always use open-market sales (code S).")
 
@@ -44,17 +44,12 @@ with guarded("Plan adoptions"):
         "it can reach 120 days after the next 10-Q/10-K), 30 days for others. ⚠️ marks a first sale sooner than that."
     )
     shown = adoptions.assign(too_soon=adoptions["too_soon"].map({True: "⚠️ too soon", False: ""}))
-    table(
-        shown,
-        "plan-adoptions",
-        fr,
-        "adoptions",
-        column_config={
-            "plan_sale_value": MONEY,
-            "adoption_date": st.column_config.DateColumn("Adopted"),
-            "first_plan_sale": st.column_config.DateColumn(),
-        },
-    )
+    table(shown, "plan-adoptions", fr, "adoptions", column_config={
+        "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "owner_name": "Insider", "ticker": "Ticker",
+        "role": "Role", "adoption_date": date("Plan adopted"), "first_plan_sale": date("First plan sale"),
+        "days_to_first_sale": "Days to first sale", "cooling_off_days": "Cooling-off (days)", "too_soon": "Check",
+        "plan_sales": "Plan sales", "plan_sale_value": money("Plan sale value"),
+    })  # fmt: skip
 
 with guarded("Checkbox disagreements"):
     st.subheader("Checkbox and footnotes disagree")
@@ -63,4 +58,7 @@ with guarded("Checkbox disagreements"):
     if conflicts.empty:
         st.caption("No filing in range has a 10b5-1 checkbox that contradicts its footnotes.")
     else:
-        table(conflicts, "checkbox-disagreements", fr, "conflicts", column_config={"filing_url": LINK})
+        table(conflicts, "checkbox-disagreements", fr, "conflicts", column_config={
+            "filing_url": LINK, "filing_date": date("Filed"), "owner_name": "Insider", "checkbox": "Checkbox",
+            "footnotes": "Footnotes", "accession": "Accession", "ticker": "Ticker", "code": "Code", "shares": "Shares",
+        })  # fmt: skip

@@ -145,6 +145,7 @@ def sidebar() -> Filters:
     if f.to_query() != st.query_params.to_dict():
         st.query_params.from_dict(f.to_query())
     ss["filters"] = f
+    ss["shown_range"] = (start, end) if start and end else default
     ss["insider_name"] = name
     if any(ss[k] for k in ("f_tickers", "f_insider", "f_roles", "f_title", "f_plan")) or ss.get(
         "f_range_touched"
@@ -157,6 +158,11 @@ def reset() -> None:
     for key in [k for k in st.session_state if k.startswith("f_") or k == "_filters_ready"]:
         del st.session_state[key]
     st.query_params.clear()
+
+
+def shown_range() -> tuple[dt.date, dt.date] | None:
+    """The date range the sidebar shows (the user's, or the default two years up to the latest filing)."""
+    return st.session_state.get("shown_range")
 
 
 def current() -> Filters:

@@ -80,6 +80,20 @@ def digest(*parts) -> str:
 
 LINK = st.column_config.LinkColumn("Filing", display_text="EDGAR ↗", width="small")
 MONEY = st.column_config.NumberColumn(format="dollar")
+
+
+def money(label: str):
+    return st.column_config.NumberColumn(label, format="dollar")
+
+
+def percent(label: str):
+    return st.column_config.NumberColumn(label, format="percent")
+
+
+def date(label: str):
+    return st.column_config.DateColumn(label)
+
+
 SHARES = st.column_config.NumberColumn(format="localized")
 PRICE = st.column_config.NumberColumn(format="dollar")
 PERCENT = st.column_config.NumberColumn(format="percent")
