@@ -91,7 +91,7 @@ def ingest_dir(
             except CorruptFiling as e:
                 report.failed.append((file.name, e.reason))
             else:
-                store.write_raw(accession, blob)
+                store.write_raw(accession, blob, durable=False)  # the source file stays on disk
                 batch.append(parsed)
                 known.add(accession)
                 if len(batch) >= BATCH:

@@ -33,15 +33,19 @@ from loaders.schema import conform, empty
 TABLES = ("owners", "transactions", "holdings", "footnotes", "filings")  # filings last: it commits a batch
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to path so that readers see the old file or the whole new one, never a part."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write bytes to path so that readers see the old file or the whole new one, never a part.
+
+    durable=False skips the fsync (still atomic for readers and against a killed process; only a power cut may
+    lose the file): for copies of files that stay on disk elsewhere, such as a local ingest."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -71,8 +75,8 @@ class Store:
         except FileNotFoundError:
             return None
 
-    def write_raw(self, accession: str, data: bytes) -> None:
-        atomic_write(self.raw_path(accession), data)
+    def write_raw(self, accession: str, data: bytes, durable: bool = True) -> None:
+        atomic_write(self.raw_path(accession), data, durable)
 
     # ------------------------------------------------------------------ JSON cache
     def _json_path(self, key: str) -> Path:
