@@ -202,6 +202,8 @@ def adoption_date(text: str) -> dt.date | None:
 
 def price_range(text: str) -> tuple[float, float] | None:
     """(low, high) of a weighted-average price footnote ("prices ranging from $19.12 to $19.54"), else None."""
+    if "$" not in text and "rang" not in text and "between" not in text and "low" not in text:
+        return None
     for rx in _RANGE_RES:
         m = rx.search(text)
         if m:
@@ -241,21 +243,28 @@ def _leaves(row) -> tuple[dict[str, str], list[str]]:
     dozen path look-ups (the parser's hot spot)."""
     out: dict[str, str] = {}
     ids: list[str] = []
-    for node in row.iter():
+    _walk(row, out, ids)
+    return out, ids
+
+
+def _walk(el, out: dict[str, str], ids: list[str]) -> None:
+    parent = el.tag
+    for node in el:
         tag = node.tag
-        if tag == "footnoteId":
+        if tag == "value":
+            text = node.text
+            if text and (text := text.strip()):
+                out[parent] = text
+        elif tag == "footnoteId":
             fid = node.get("id")
             if fid and fid not in ids:
                 ids.append(fid)
-        elif tag == "value":
-            text = node.text
-            if text and (text := text.strip()):
-                out[node.getparent().tag] = text
-        elif len(node) == 0:
+        elif len(node):
+            _walk(node, out, ids)
+        else:
             text = node.text
             if text and (text := text.strip()):
                 out.setdefault(tag, text)
-    return out, ids
 
 
 # ---------------------------------------------------------------------------------------------- the parse
@@ -271,7 +280,7 @@ def parse_ownership(
 
 
 def _root(xml: bytes, accession: str | None):
-    if not xml or not xml.strip():
+    if not xml or (xml[:64].isspace() and not xml.strip()):
         raise CorruptFiling(accession, "the body is empty")
     if len(xml) > MAX_BYTES:
         raise CorruptFiling(accession, f"the body is {len(xml):,} bytes, over the {MAX_BYTES:,}-byte limit")
@@ -300,6 +309,7 @@ class _Document:
         self.accession = accession
         self.filing_date = to_date(filing_date) if isinstance(filing_date, str) else filing_date
         self.filing_date_source = filing_date_source
+        self._notes: dict[str, tuple] = {}
         self.footnotes = {
             fn.get("id"): " ".join((fn.xpath("string()") or "").split())
             for fn in root.iterfind("footnotes/footnote")
@@ -315,11 +325,13 @@ class _Document:
         if fdate is None:
             fdate, fsource = (sig_date, "signature") if sig_date else (period, "period")
         self.form, self.period, self.fdate = form, period, fdate
-        issuer_cik = _int(_t(root, "issuer/issuerCik"))
+        issuer_el = root.find("issuer")
+        iv = _leaves(issuer_el)[0].get if issuer_el is not None else {}.get
+        issuer_cik = _int(iv("issuerCik"))
         self.issuer = {
             "issuer_cik": issuer_cik,
-            "issuer_name": _t(root, "issuer/issuerName"),
-            "ticker": (_t(root, "issuer/issuerTradingSymbol") or "").upper() or None,
+            "issuer_name": iv("issuerName"),
+            "ticker": (iv("issuerTradingSymbol") or "").upper() or None,
         }
         owners = [self._owner(i, el) for i, el in enumerate(root.iterfind("reportingOwner"))]
         self.owner_cols = self._owner_columns(owners)
@@ -521,14 +533,10 @@ class _Document:
         plan, source, conflict = self._plan_flag(code, notes)
         if conflict:
             flags.append("tenb51_conflict")
-        rng = None
-        for text in notes:
-            rng = price_range(text)
-            if rng:
-                break
+        rng = next((r for r in (self._note(t)[1] for t in notes) if r), None)
         adoption = None
         if plan:
-            adoption = next((d for d in map(adoption_date, notes) if d), None) or self.filing_adoption
+            adoption = next((d for d in (self._note(t)[2] for t in notes) if d), None) or self.filing_adoption
         row.update(
             transaction_date=tdate,
             transaction_date_raw=date_raw,
@@ -560,10 +568,17 @@ class _Document:
         row["flags"] = ",".join(flags) or None
         return row
 
+    def _note(self, text: str) -> tuple[bool | None, tuple[float, float] | None, dt.date | None]:
+        """(10b5-1 mention, price range, adoption date) of one footnote text, computed once per filing."""
+        info = self._notes.get(text)
+        if info is None:
+            info = self._notes[text] = (tenb51_mention(text), price_range(text), adoption_date(text))
+        return info
+
     def _plan_flag(self, code: str | None, notes: list[str]) -> tuple[bool | None, str | None, bool]:
         row_said = None
         for text in notes:
-            said = tenb51_mention(text)
+            said = self._note(text)[0]
             if said is not None:
                 row_said = said
                 break
