@@ -1,0 +1,128 @@
+"""Numbers the pages show, called directly on the fixture corpus with exact expected values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from analytics import flow, holdings, insiders, plans
+from analytics.filters import Filters, apply_filters
+from loaders.frames import load
+from tests.fixtures.builder import FIXTURE_TOTALS
+from tests.store_support import fixture_store
+
+
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory):
+    return load(fixture_store(tmp_path_factory.mktemp("numbers")), tickers=["ACME"])
+
+
+def test_headline(acme):
+    """Guards against joint filers counted twice, or holdings/grants leaking into open-market totals."""
+    h = flow.headline(apply_filters(acme.transactions, Filters()))
+    t = FIXTURE_TOTALS["ACME"]
+    assert (h.sold, h.bought) == (pytest.approx(t["sale_value"]), pytest.approx(t["purchase_value"]))
+    assert h.plan_sale_share == pytest.approx(t["plan_sale_value"] / t["sale_value"])
+    assert (
+        h.insiders == 5 and h.transactions == 12
+    )  # the fund and its GP both count as insiders, the sale once
+
+
+def test_net_flow_per_quarter(acme):
+    """Guards against sales landing in the wrong period or plan bucket, and against positive sells."""
+    f = flow.net_flow(apply_filters(acme.transactions, Filters()), "Q")
+    q2_2024 = f[f["period"] == pd.Timestamp("2024-04-01")].set_index(["direction", "plan"])["value"]
+    assert q2_2024.to_dict() == {
+        ("Buy", "Discretionary"): 77000.0,
+        ("Sell", "10b5-1 plan"): -440000.0,
+        ("Sell", "Discretionary"): -4000000.0,
+    }
+    assert f.loc[f["direction"] == "Sell", "value"].sum() == pytest.approx(
+        -FIXTURE_TOTALS["ACME"]["sale_value"]
+    )
+
+
+def test_holdings_series_steps_and_anchors(acme):
+    """Guards against holdings lines built from the wrong rows (flow instead of owned-after, lost anchors)."""
+    pts = holdings.holdings_series(acme.transactions, acme.holdings)
+    jane = pts[pts["series"] == "Roe Jane \u2014 Direct"]
+    assert list(jane["shares_owned"]) == [
+        492000.0,
+        482000.0,
+        472000.0,
+        462000.0,
+        456000.0,
+        452000.0,
+        442000.0,
+        432000.0,
+    ]
+    trust = pts[pts["series"] == "Doe John \u2014 Indirect (By Trust)"]
+    assert list(zip(trust["kind"], trust["shares_owned"], strict=True)) == [
+        ("anchor", 12000.0)
+    ]  # the 4/A restatement
+    assert set(pts.loc[pts["owner_name"] == "Poe Peter", "kind"]) == {"anchor"}
+    last = holdings.latest_holdings(pts).set_index("series")["shares_owned"]
+    assert last["Major Mary \u2014 Direct"] == 54000.0
+
+
+def test_plan_numbers(acme):
+    """Guards against wrong plan shares, adoption dates or cooling-off checks."""
+    tx = apply_filters(acme.transactions, Filters(codes=("S",)))
+    assert plans.plan_share(tx) == pytest.approx(2_533_400 / 7_208_400)
+    act = plans.plan_activity(tx, "Q").set_index("period")
+    assert act.loc[pd.Timestamp("2024-04-01"), "plan_value"] == 440000.0
+    assert act.loc[pd.Timestamp("2024-04-01"), "other_value"] == 4_000_000.0
+    adopt = plans.plan_adoptions(acme.transactions).set_index("adoption_date")
+    row = adopt.loc[pd.Timestamp("2023-03-01")]
+    assert row["first_plan_sale"] == pd.Timestamp("2023-06-15") and row["days_to_first_sale"] == 106
+    assert row["cooling_off_days"] == 90 and not row["too_soon"] and row["plan_sales"] == 7
+    early = adopt.loc[pd.Timestamp("2022-09-01")]
+    assert early["days_to_first_sale"] == 105 and early["plan_sale_value"] == 224000.0
+
+
+def test_cooling_off_flag_and_disagreements():
+    """Guards against missing a first plan sale inside the cooling-off period, or a checkbox contradiction."""
+    from loaders.parser import parse_ownership
+    from loaders.schema import conform
+    from tests.fixtures.builder import ACME, JANE, Tx, form_xml
+
+    note = {"F1": "Sold under a Rule 10b5-1 trading plan adopted on May 1, 2024."}
+    soon = parse_ownership(
+        form_xml(issuer=ACME, owners=[JANE], period="2024-06-03", aff10b5one=True, footnotes=note,
+                 transactions=[Tx("2024-06-03", "S", 100, 10.0, "D", 0, footnotes=["F1"])]),
+        "0001234567-24-000500", "2024-06-05",
+    )  # fmt: skip
+    clash = parse_ownership(
+        form_xml(issuer=ACME, owners=[JANE], period="2024-07-01", aff10b5one=False, footnotes=note,
+                 transactions=[Tx("2024-07-01", "S", 100, 10.0, "D", 0, footnotes=["F1"])]),
+        "0001234567-24-000501", "2024-07-03",
+    )  # fmt: skip
+    tx = conform(soon.transactions + clash.transactions, "transactions")
+    adopt = plans.plan_adoptions(tx)
+    assert list(adopt["days_to_first_sale"]) == [33] and bool(adopt["too_soon"].iloc[0])
+    filings = conform([soon.filing, clash.filing], "filings")
+    dis = plans.checkbox_disagreements(tx, filings)
+    assert list(dis["accession"]) == ["0001234567-24-000501"] and list(dis["checkbox"]) == ["unchecked"]
+
+
+def test_roster_and_tables(acme):
+    """Guards against roster rows with wrong flows, and tables whose links or labels break."""
+    f = Filters()
+    tx = apply_filters(acme.transactions, f)
+    scope = apply_filters(acme.transactions, f, skip=("codes",))
+    r = insiders.roster(tx, acme.owners, acme.holdings, scope).set_index("owner_cik")
+    assert r.loc[1000001, "net_flow"] == pytest.approx(-2_533_400)
+    assert r.loc[1000001, "plan_sale_share"] == 1.0 and r.loc[1000001, "last_holding"] == 432000.0
+    assert r.loc[1000002, "bought"] == 227000.0 and pd.isna(r.loc[1000002, "plan_sale_share"])
+    assert r.loc[1000004, "sold"] == r.loc[1000005, "sold"] == 4_000_000.0
+    table = insiders.transactions_table(tx)
+    assert (
+        len(table) == 12 and table["Filing"].str.startswith("https://www.sec.gov/Archives/edgar/data/").all()
+    )
+    assert table.loc[table["Price range"].notna(), "Price range"].tolist() == ["41.10\u201341.90"] * 2
+    late = insiders.late_filings(acme.transactions, acme.filings)
+    assert set(late["late_business_days"]) == {5} and len(late) == 3
+    assert insiders.insider_summary(tx[tx["owner_cik"] == 1000003], acme.filings, "Mary").late_filings == 1
+    assert dt.date(2024, 8, 8) == late["filing_date"].iloc[0].date()
