@@ -150,3 +150,19 @@ def test_empty_store_explains_how_to_start(tmp_path, monkeypatch):
     assert not at.exception
     text = " ".join(x.value for x in [*at.info, *at.warning, *at.markdown])
     assert "Nothing is loaded yet" in text and "EDGAR_IDENTITY" in text
+
+
+def test_edgar_down_says_unreachable_and_shows_cache(app, monkeypatch):
+    """Guards against a blank page or traceback when EDGAR cannot be reached: name it, list what is cached."""
+    monkeypatch.setenv("EDGAR_IDENTITY", "Tests tests@example.com")
+    monkeypatch.setenv("EDGAR_WWW", "http://127.0.0.1:9")
+    monkeypatch.setenv("EDGAR_DATA", "http://127.0.0.1:9")
+    at = app({"ticker": "QQQZ"})
+    for _ in range(60):
+        time.sleep(0.25)
+        at.run()
+        if at.error:
+            break
+    assert not at.exception
+    assert "EDGAR is unreachable" in " ".join(e.value for e in at.error)
+    assert "Loaded issuers (2)" in [h.value for h in at.subheader]

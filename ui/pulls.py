@@ -88,7 +88,8 @@ def _render_job(job: PullJob) -> None:
 
 
 def ensure_loaded(tickers: tuple[str, ...], loaded: set[str]) -> bool:
-    """Pull every ticker not in the store, showing progress; True once all are loaded (or failed with a message)."""
+    """Pull every ticker not in the store, showing progress. True once all are loaded; False while pulling or
+    when a pull failed (the failure is shown in plain words, followed by what is cached)."""
     missing = [t for t in tickers if t not in loaded]
     if not missing:
         return True
@@ -116,6 +117,10 @@ def ensure_loaded(tickers: tuple[str, ...], loaded: set[str]) -> bool:
             if job.report.new == 0 and job.report.cached == 0:
                 ok = False
                 st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {job.ticker}.")
+    if not ok:
+        from ui import welcome
+
+        welcome.cached_issuers()
     return ok
 
 

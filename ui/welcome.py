@@ -22,13 +22,20 @@ def render() -> None:
             '`EDGAR_IDENTITY="Jane Doe jane@example.com" bin/app`\n\n'
             "Until then you can browse what is already cached."
         )
-    issuers = data.issuers()
-    if issuers.empty:
+    if data.issuers().empty:
         st.info(
             "Nothing is loaded yet. Besides typing a ticker, you can load data from the command line:\n\n"
             "`.venv/bin/python -m loaders pull NLY` or, offline, "
             "`.venv/bin/python -m loaders ingest ../shared/edgar/form4`"
         )
+        return
+    cached_issuers()
+
+
+def cached_issuers() -> None:
+    """The issuers already in the local store (what can be shown even when EDGAR is out of reach)."""
+    issuers = data.issuers()
+    if issuers.empty:
         return
     st.subheader(f"Loaded issuers ({len(issuers):,})")
     st.caption("Type one of these tickers in the sidebar, or any other ticker to pull it.")
