@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import threading
+import warnings
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -63,7 +64,9 @@ def to_image(
         )
     _ensure_server()
     height = height or int(fig.layout.height or 480)
-    return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale if fmt == "png" else 1)
+    with warnings.catch_warnings():  # plotly passes browser options that kaleido's running server ignores
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+        return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale if fmt == "png" else 1)
 
 
 def to_html(fig: go.Figure) -> bytes:

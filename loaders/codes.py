@@ -25,6 +25,14 @@ TRANSACTION_CODES: dict[str, str] = {
     "U": "Disposition in a tender of shares in a change of control",
 }
 
+SHORT_NAMES: dict[str, str] = {
+    "P": "Purchase", "S": "Sale", "V": "Voluntary report", "A": "Grant/award", "D": "To issuer",
+    "F": "Tax withholding", "I": "Discretionary", "M": "Option exercise", "C": "Conversion",
+    "E": "Short expiry", "H": "Long expiry", "O": "OTM exercise", "X": "ITM exercise", "G": "Gift",
+    "L": "Small acquisition", "W": "Inheritance", "Z": "Voting trust", "J": "Other", "K": "Equity swap",
+    "U": "Tender",
+}  # fmt: skip
+
 OPEN_MARKET = ("P", "S")
 
 

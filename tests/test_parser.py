@@ -288,3 +288,11 @@ def test_filing_fields_and_links():
     assert f["filing_url"] == (
         "https://www.sec.gov/Archives/edgar/data/1234567/000123456724000099/0001234567-24-000099-index.htm"
     )
+
+
+def test_code_table_is_complete():
+    """Guards against a missing SEC transaction code (the SEC lists exactly 20) or a code without a short name."""
+    from loaders.codes import SHORT_NAMES, TRANSACTION_CODES, code_name
+
+    assert set(TRANSACTION_CODES) == set(SHORT_NAMES) == set("PSVADFIMCEHOXGLWZJKU")
+    assert code_name("s") == "Open-market or private sale" and code_name("Q") == "Unknown code Q"

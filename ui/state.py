@@ -9,7 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from analytics.filters import DERIVATIVE, OWNERSHIP, PLAN_STATES, ROLES, Filters
-from loaders.codes import OPEN_MARKET, TRANSACTION_CODES
+from loaders.codes import OPEN_MARKET, SHORT_NAMES, TRANSACTION_CODES
 from ui import data
 
 PLAN_NAMES = {"yes": "Under a 10b5-1 plan", "no": "Not under a plan", "unknown": "Unknown"}
@@ -105,8 +105,9 @@ def sidebar() -> Filters:
     start = rng[0] if len(rng) > 0 else None
     end = rng[1] if len(rng) > 1 else None
     sb.multiselect("Transaction codes", options=list(TRANSACTION_CODES), key="f_codes",
-                   format_func=lambda c: f"{c} · {TRANSACTION_CODES[c]}",
-                   help="Empty = every code. Default: open-market purchases (P) and sales (S).")  # fmt: skip
+                   format_func=lambda c: f"{c} · {SHORT_NAMES[c]}",
+                   help="Empty = every code. Default: open-market purchases (P) and sales (S). Codes: "
+                   + "; ".join(f"{c} {n}" for c, n in TRANSACTION_CODES.items()))  # fmt: skip
     with sb.expander("More filters", expanded=bool(ss["f_roles"] or ss["f_title"] or ss["f_plan"] or ss["f_min"]
                                                    or ss["f_own"] != "all" or ss["f_deriv"] != "all")):  # fmt: skip
         st.multiselect(
