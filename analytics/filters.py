@@ -225,16 +225,20 @@ def fmt_shares(value: float | None) -> str:
 
 
 # ---------------------------------------------------------------------- rows
-def default_range(frame: pd.DataFrame, column: str = "filing_date") -> tuple[dt.date, dt.date] | None:
-    """The two years up to the latest filing loaded (None when nothing is loaded)."""
-    if frame is None or frame.empty or frame[column].isna().all():
-        return None
-    end = frame[column].max().date()
+def two_years_to(end: dt.date) -> tuple[dt.date, dt.date]:
+    """(start, end) covering the two years that end on `end`."""
     try:
         start = end.replace(year=end.year - 2) + dt.timedelta(days=1)
     except ValueError:  # 29 February
         start = end.replace(year=end.year - 2, day=28) + dt.timedelta(days=1)
     return start, end
+
+
+def default_range(frame: pd.DataFrame, column: str = "filing_date") -> tuple[dt.date, dt.date] | None:
+    """The two years up to the latest filing loaded (None when nothing is loaded)."""
+    if frame is None or frame.empty or frame[column].isna().all():
+        return None
+    return two_years_to(frame[column].max().date())
 
 
 def apply_filters(tx: pd.DataFrame, f: Filters, *, skip: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analytics.holdings import holdings_series, latest_holdings
 from analytics.plans import plan_share
+from loaders.parser import filing_url
 
 
 def _explode_owners(tx: pd.DataFrame) -> pd.DataFrame:
@@ -142,15 +143,11 @@ def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
     if tx.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
     rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
-    url = tx["row_id"].str.split(":").str[0]
-    url = (
-        "https://www.sec.gov/Archives/edgar/data/" + tx["issuer_cik"].astype("string") + "/"
-        + url.str.replace("-", "", regex=False) + "/" + url + "-index.htm"
-    )  # fmt: skip
+    urls = [filing_url(cik, acc) for cik, acc in zip(tx["issuer_cik"], tx["accession"], strict=True)]
     frame = tx.assign(
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
         price_range=rng.where(tx["price_low"].notna()),
-        filing_url=url.where(tx["accession"].str.fullmatch(r"\d{10}-\d{2}-\d{6}").fillna(False)),
+        filing_url=pd.Series(urls, index=tx.index, dtype="string"),
     )
     frame = frame.sort_values(["transaction_date", "accession", "seq"], ascending=[False, True, True])
     return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)

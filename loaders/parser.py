@@ -37,6 +37,7 @@ _NO_DERIVATIVE = dict.fromkeys(
     ("conversion_price", "exercise_date", "expiration_date", "underlying_title", "underlying_shares")
 )
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
+_ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}")
 
 _XML = etree.XMLParser(
     resolve_entities=False,
@@ -369,7 +370,7 @@ class _Document:
             "signature_date": sig_date,
             "n_transactions": len(txs),
             "n_holdings": len(holds),
-            "filing_url": _filing_url(issuer_cik, acc, "-index.htm"),
+            "filing_url": filing_url(issuer_cik, acc),
             "xml_url": None,
         }
         footnotes = [{"accession": acc, "footnote_id": k, "text": v} for k, v in self.footnotes.items()]
@@ -627,7 +628,8 @@ def _int(raw: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-def _filing_url(cik: int | None, accession: str | None, suffix: str) -> str | None:
-    if not cik or not accession or not re.fullmatch(r"\d{10}-\d{2}-\d{6}", accession):
+def filing_url(cik: int | None, accession: str | None) -> str | None:
+    """The filing's index page on EDGAR (None for pseudo-accessions of files ingested without one)."""
+    if not cik or not accession or not _ACCESSION_RE.fullmatch(accession):
         return None
-    return f"{ARCHIVES}/{cik}/{accession.replace('-', '')}/{accession}{suffix}"
+    return f"{ARCHIVES}/{cik}/{accession.replace('-', '')}/{accession}-index.htm"

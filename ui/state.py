@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics.filters import DERIVATIVE, OWNERSHIP, PLAN_STATES, ROLES, Filters
+from analytics.filters import DERIVATIVE, OWNERSHIP, PLAN_STATES, ROLES, Filters, default_range
 from loaders.codes import OPEN_MARKET, SHORT_NAMES, TRANSACTION_CODES
 from ui import data
 
@@ -53,14 +53,7 @@ def default_range_for(tickers: tuple[str, ...]) -> tuple[dt.date, dt.date] | Non
     if issuers.empty:
         return None
     chosen = issuers[issuers["ticker"].isin(tickers)] if tickers else issuers
-    last = (chosen if not chosen.empty else issuers)["last_filing"].max()
-    end = last.date() if hasattr(last, "date") else last
-    start = (
-        end.replace(year=end.year - 2) + dt.timedelta(days=1)
-        if not (end.month == 2 and end.day == 29)
-        else (end.replace(year=end.year - 2, day=28) + dt.timedelta(days=1))
-    )
-    return start, end
+    return default_range((chosen if not chosen.empty else issuers), column="last_filing")
 
 
 def set_insider(cik: int | None) -> None:
