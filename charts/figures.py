@@ -175,7 +175,7 @@ def trades_timeline_figure(tx: pd.DataFrame, title: str = "Trades") -> go.Figure
                 continue
             fig.add_scatter(
                 x=sub["transaction_date"], y=sub["signed_value"], mode="markers",
-                name=f"{label} ({'10b5-1 plan' if hollow else 'other'})",
+                name=f"{label} ({'10b5-1 plan' if hollow else 'not under a plan'})",
                 marker=dict(color="white" if hollow else color, size=9, line=dict(color=color, width=2),
                             symbol="triangle-up" if label == "Buys" else "triangle-down"),
                 customdata=pd.DataFrame({"t": sub["ticker"], "c": sub["code"], "s": sub["shares"], "p": sub["price"]}).values,

@@ -59,7 +59,7 @@ def table(frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | N
           column_config: dict | None = None, height: int | None = None) -> None:  # fmt: skip
     """A sortable table with CSV, Excel and Parquet downloads of exactly its rows."""
     st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config,
-                 height=height or "auto", key=f"table-{key}")  # fmt: skip
+                 height=height if height and len(frame) > 15 else "auto", key=f"table-{key}")  # fmt: skip
     names = _stem(what, f, insider)
     cols = st.columns([1, 1, 1, 5])
     cols[0].download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
