@@ -46,6 +46,8 @@ _XML = etree.XMLParser(
     huge_tree=False,
     remove_comments=True,
     remove_pis=True,
+    collect_ids=False,
+    remove_blank_text=True,
 )
 
 _DASH = "\\-\u2010\u2011\u2012\u2013\u2014"
