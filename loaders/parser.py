@@ -595,18 +595,33 @@ class _Document:
 
 
 def _flag_holdings_chain(rows: list[dict]) -> None:
-    """Flag a row whose owned-after does not follow from the previous row of the same holding +/- its shares."""
-    last: dict[tuple, float] = {}
+    """Flag rows whose owned-after does not follow from the previous row of the same holding +/- its shares.
+
+    Only direct holdings are checked (indirect rows often share a generic nature, "See footnote", across several
+    entities). Filers usually list rows in execution order but not always, so the chain is checked both in the
+    listed order and in transaction-date order, and the order that reconciles better is used."""
+    direct = [r for r in rows if r["direct_indirect"] == "D"]
+    listed = _chain_breaks(direct)
+    if listed:
+        by_date = _chain_breaks(sorted(direct, key=lambda r: r["transaction_date"] or dt.date.min))
+        listed = by_date if len(by_date) < len(listed) else listed
+    for row in listed:
+        row["flags"] = ",".join(filter(None, [row["flags"], "holdings_mismatch"]))
+
+
+def _chain_breaks(rows: list[dict]) -> list[dict]:
+    last: dict[str, float] = {}
+    breaks = []
     for row in rows:
-        key = ((row["security_title"] or "").lower(), row["direct_indirect"], (row["nature"] or "").lower())
+        key = (row["security_title"] or "").lower()
         owned, signed = row["owned_after"], row["signed_shares"]
         prev = last.get(key)
         if prev is not None and owned is not None and signed is not None:
-            expected = prev + signed
-            if abs(expected - owned) > max(1.0, 0.001 * abs(owned)):
-                row["flags"] = ",".join(filter(None, [row["flags"], "holdings_mismatch"]))
+            if abs(prev + signed - owned) > max(1.0, 0.001 * abs(owned)):
+                breaks.append(row)
         if owned is not None:
             last[key] = owned
+    return breaks
 
 
 def role_text(flags: dict, title: str | None, other: str | None) -> str | None:

@@ -296,3 +296,27 @@ def test_code_table_is_complete():
 
     assert set(TRANSACTION_CODES) == set(SHORT_NAMES) == set("PSVADFIMCEHOXGLWZJKU")
     assert code_name("s") == "Open-market or private sale" and code_name("Q") == "Unknown code Q"
+
+
+def test_holdings_chain_accepts_rows_listed_out_of_date_order():
+    """Guards against false 'holdings_mismatch' flags when a filer lists a later trade first."""
+    xml = form_xml(
+        issuer=ACME,
+        owners=[JANE],
+        period="2024-05-24",
+        transactions=[
+            Tx("2024-05-25", "P", 15000, 1, "A", 3511171),
+            Tx("2024-05-24", "P", 20000, 1, "A", 3496171),
+        ],
+    )
+    assert [r["flags"] for r in _parse(xml, filed="2024-05-28").transactions] == [None, None]
+    indirect = form_xml(
+        issuer=ACME,
+        owners=[JANE],
+        period="2024-05-24",
+        transactions=[
+            Tx("2024-05-24", "S", 10, 1, "D", 1000, direct="I", nature="See footnote"),
+            Tx("2024-05-24", "S", 10, 1, "D", 5000, direct="I", nature="See footnote"),  # another entity
+        ],
+    )
+    assert [r["flags"] for r in _parse(indirect, filed="2024-05-28").transactions] == [None, None]
