@@ -616,9 +616,9 @@ def _chain_breaks(rows: list[dict]) -> list[dict]:
         key = (row["security_title"] or "").lower()
         owned, signed = row["owned_after"], row["signed_shares"]
         prev = last.get(key)
-        if prev is not None and owned is not None and signed is not None:
-            if abs(prev + signed - owned) > max(1.0, 0.001 * abs(owned)):
-                breaks.append(row)
+        known = prev is not None and owned is not None and signed is not None
+        if known and abs(prev + signed - owned) > max(1.0, 0.001 * abs(owned)):
+            breaks.append(row)
         if owned is not None:
             last[key] = owned
     return breaks
