@@ -7,7 +7,7 @@ import streamlit as st
 from analytics import flow, holdings, insiders, plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
-from ui import boot, data, state
+from ui import boot, data, pulls, state
 from ui.widgets import LINK, chart, date, guarded, money, table
 
 boot.ensure_app()
@@ -37,8 +37,16 @@ if f.insider is None:
 
 frames = data.load(owner_cik=f.insider)
 if frames.filings.empty:
-    st.warning(f"No filings of insider CIK {f.insider} are loaded.")
-    st.stop()
+    job = pulls.registry().get("insider", str(f.insider))
+    if job is None:
+        st.info(f"No filings of insider CIK {f.insider} are loaded yet.")
+        if st.button(f"Pull every filing of insider CIK {f.insider} from EDGAR", type="primary"):
+            pulls.registry().start("insider", str(f.insider))
+            st.rerun()
+        st.stop()
+    if not pulls.follow([job]):
+        st.stop()
+    frames = data.load(owner_cik=f.insider)
 name = st.session_state.get("insider_name") or str(frames.owners.loc[frames.owners["owner_cik"] == f.insider,
                                                                     "owner_name"].iloc[-1])  # fmt: skip
 fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(tickers=())

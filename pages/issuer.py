@@ -20,7 +20,7 @@ loaded = set(data.issuers()["ticker"].dropna())
 if not pulls.ensure_loaded(f.tickers, loaded):
     st.stop()
 
-frames = data.load(f.tickers)
+frames = data.load(f.tickers, issuer_ciks=pulls.pulled_ciks(f.tickers))
 if frames.filings.empty:
     st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
     st.stop()

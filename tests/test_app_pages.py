@@ -166,3 +166,25 @@ def test_edgar_down_says_unreachable_and_shows_cache(app, monkeypatch):
     assert not at.exception
     assert "EDGAR is unreachable" in " ".join(e.value for e in at.error)
     assert "Loaded issuers (2)" in [h.value for h in at.subheader]
+
+
+@pytest.mark.fake_edgar
+def test_insider_not_loaded_can_be_pulled(fake_edgar, tmp_path, monkeypatch):
+    """Guards against a dead end on the insider page when the insider is not in the store yet."""
+    for k, v in fake_edgar.env(tmp_path / "data").items():
+        monkeypatch.setenv(k, v)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["insider"] = "1688537"
+    at.switch_page("pages/insider.py")
+    at.run()
+    assert "No filings of insider CIK 1688537 are loaded yet." in [i.value for i in at.info]
+    pull = next(b for b in at.button if b.label.startswith("Pull every filing of insider CIK 1688537"))
+    pull.click().run()
+    for _ in range(120):
+        if "Finkelstein David L" in [h.value for h in at.header]:
+            break
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception
+    assert "Finkelstein David L" in [h.value for h in at.header]
+    assert _metric(at, "Issuers") == "NLY"

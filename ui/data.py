@@ -26,12 +26,19 @@ def version() -> str:
 
 
 @st.cache_data(max_entries=24, show_spinner="Loading filings…")
-def _load(root: str, ver: str, tickers: tuple[str, ...], owner_cik: int | None) -> frames.Frames:
-    return frames.load(Store(root), tickers=list(tickers) or None, owner_cik=owner_cik)
+def _load(
+    root: str, ver: str, tickers: tuple[str, ...], ciks: tuple[int, ...], owner_cik: int | None
+) -> frames.Frames:
+    return frames.load(
+        Store(root), tickers=list(tickers) or None, issuer_ciks=list(ciks) or None, owner_cik=owner_cik
+    )
 
 
-def load(tickers: tuple[str, ...] = (), owner_cik: int | None = None) -> frames.Frames:
-    return _load(str(store().root), version(), tuple(tickers), owner_cik)
+def load(
+    tickers: tuple[str, ...] = (), owner_cik: int | None = None, issuer_ciks: tuple[int, ...] = ()
+) -> frames.Frames:
+    """Frames of the tickers (and issuer CIKs) and/or one insider, cached until the store changes."""
+    return _load(str(store().root), version(), tuple(tickers), tuple(issuer_ciks), owner_cik)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from loaders.errors import LoaderError
-from loaders.pipeline import PullReport, pull_issuer
+from loaders.pipeline import PullReport, pull_insider, pull_issuer
 from ui.data import settings
 
 
 @dataclass
 class PullJob:
-    ticker: str
+    kind: str  # "issuer" (ticker or CIK) or "insider" (owner CIK)
+    target: str
     started: float = field(default_factory=time.monotonic)
     done: int = 0
     total: int = 0
@@ -27,6 +28,10 @@ class PullJob:
     thread: threading.Thread | None = None
 
     @property
+    def label(self) -> str:
+        return self.target if self.kind == "issuer" else f"insider CIK {self.target}"
+
+    @property
     def elapsed(self) -> float:
         return self.report.elapsed if self.finished and self.report else time.monotonic() - self.started
 
@@ -34,41 +39,40 @@ class PullJob:
         def progress(done: int, total: int, report: PullReport) -> None:
             self.done, self.total, self.requests = done, total, report.requests
 
+        pull = pull_issuer if self.kind == "issuer" else pull_insider
         try:
-            self.report = pull_issuer(self.ticker, settings=settings(), progress=progress)
+            self.report = pull(self.target, settings=settings(), progress=progress)
         except LoaderError as e:
             self.error = e
         except Exception as e:  # noqa: BLE001 - shown on the page, never a traceback
-            self.error = LoaderError(f"The pull of {self.ticker} failed unexpectedly: {e}")
+            self.error = LoaderError(f"The pull of {self.label} failed unexpectedly: {e}")
         finally:
             self.finished = True
 
 
 class Registry:
+    """Process-wide pulls by (kind, target); a failed pull may be retried after 30 s."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.jobs: dict[str, PullJob] = {}
+        self.jobs: dict[tuple[str, str], PullJob] = {}
 
-    def start(self, ticker: str) -> PullJob:
-        """The running or finished job for ticker, starting one if there is none (or the last one failed)."""
-        ticker = ticker.upper()
+    def start(self, kind: str, target: str) -> PullJob:
+        """The running or finished job for (kind, target), starting one if there is none (or it failed)."""
+        key = (kind, target.strip().upper())
         with self.lock:
-            job = self.jobs.get(ticker)
+            job = self.jobs.get(key)
             if job is None or (
                 job.finished and job.error is not None and time.monotonic() - job.started > 30
             ):
-                job = PullJob(ticker)
-                job.thread = threading.Thread(target=job.run, name=f"pull-{ticker}", daemon=True)
-                self.jobs[ticker] = job
+                job = PullJob(*key)
+                job.thread = threading.Thread(target=job.run, name=f"pull-{kind}-{key[1]}", daemon=True)
+                self.jobs[key] = job
                 job.thread.start()
             return job
 
-    def get(self, ticker: str) -> PullJob | None:
-        return self.jobs.get(ticker.upper())
-
-    def forget(self, ticker: str) -> None:
-        with self.lock:
-            self.jobs.pop(ticker.upper(), None)
+    def get(self, kind: str, target: str) -> PullJob | None:
+        return self.jobs.get((kind, target.strip().upper()))
 
 
 @st.cache_resource
@@ -76,13 +80,20 @@ def registry() -> Registry:
     return Registry()
 
 
+def pulled_ciks(tickers: tuple[str, ...]) -> tuple[int, ...]:
+    """Issuer CIKs of finished pulls of these tickers (the XML may spell the ticker differently)."""
+    reg = registry()
+    jobs = [reg.get("issuer", t) for t in tickers]
+    return tuple(j.report.cik for j in jobs if j and j.report and j.report.cik)
+
+
 def _render_job(job: PullJob) -> None:
     pct = job.done / job.total if job.total else 0.0
     text = (
-        f"Pulling **{job.ticker}** from EDGAR: {job.done:,} / {job.total:,} filings · {job.requests:,} requests · "
+        f"Pulling **{job.label}** from EDGAR: {job.done:,} / {job.total:,} filings · {job.requests:,} requests · "
         f"{job.elapsed:,.0f} s"
         if job.total
-        else f"Pulling **{job.ticker}** from EDGAR: listing filings… ({job.elapsed:,.0f} s)"
+        else f"Pulling **{job.label}** from EDGAR: listing filings… ({job.elapsed:,.0f} s)"
     )
     st.progress(min(pct, 1.0), text=text)
 
@@ -93,8 +104,11 @@ def ensure_loaded(tickers: tuple[str, ...], loaded: set[str]) -> bool:
     missing = [t for t in tickers if t not in loaded]
     if not missing:
         return True
-    reg = registry()
-    jobs = [reg.start(t) for t in missing]
+    return follow([registry().start("issuer", t) for t in missing])
+
+
+def follow(jobs: list[PullJob]) -> bool:
+    """Show progress until the jobs finish (rerunning the page then); True when all succeeded with filings."""
 
     @st.fragment(run_every=1.0)
     def progress_panel() -> None:
@@ -111,12 +125,12 @@ def ensure_loaded(tickers: tuple[str, ...], loaded: set[str]) -> bool:
     for job in jobs:
         if job.error is not None:
             ok = False
-            show_error(job.ticker, job.error)
+            show_error(job.label, job.error)
         elif job.report is not None:
             show_report(job.report)
             if job.report.new == 0 and job.report.cached == 0:
                 ok = False
-                st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {job.ticker}.")
+                st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {job.label}.")
     if not ok:
         from ui import welcome
 
