@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from loaders.config import Settings
@@ -40,8 +42,7 @@ def test_incremental_pull_fetches_only_missing(fake_edgar, tmp_path):
     pull_issuer("NLY", settings=settings)
     store = Store(tmp_path)
     victim = sorted(store.known_accessions())[0]
-    for part in (tmp_path / "store").rglob("part-*.parquet"):
-        part.unlink()  # forget the parsed rows but keep the raw cache ...
+    shutil.rmtree(tmp_path / "store")  # forget the parsed rows but keep the raw cache ...
     store.raw_path(victim).unlink()  # ... except for one filing
     fake_edgar.reset()
     again = pull_issuer("NLY", settings=settings)

@@ -19,10 +19,8 @@ def store() -> Store:
 
 
 def version() -> str:
-    """Changes whenever a pull or ingest commits new parts, so cached frames refresh by themselves."""
-    s = store()
-    folder = s.table_dir / "filings"
-    return "|".join(sorted(p.name for p in folder.glob("part-*.parquet"))) if folder.is_dir() else ""
+    """Changes whenever a pull, ingest or sync commits (the store's manifest version), so cached frames refresh."""
+    return str(store().version())
 
 
 @st.cache_data(max_entries=24, show_spinner="Loading filings…")
