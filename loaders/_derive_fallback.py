@@ -25,7 +25,12 @@ from loaders.parser import (
     to_number,
 )
 
-_MON = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_MON = {
+    m: i + 1
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
 _DMY = re.compile(r"^\s*(\d{1,2})-([A-Za-z]{3})-(\d{4})")
 _DERIV = ("conversion_price", "exercise_date", "expiration_date", "underlying_title", "underlying_shares")
 

@@ -64,7 +64,12 @@ OPTIONAL = ("OWNER_SIGNATURE",)
 # AFF10B5ONE only from 2023q2: in an older data set a filing from this date on may have had a checkbox we cannot see
 CHECKBOX_SINCE = dt.date(2023, 2, 27)
 _PLAN_COLUMNS = ("is_10b5_1", "tenb51_source", "plan_adoption_date", "flags")
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
 
 # data-set column -> raw-fact key of the XML path, per row table ("fn" = a footnote-id column of that field)
 _TX_COMMON = {
