@@ -634,6 +634,19 @@ class Store:
         for table in TABLES:
             con.execute(f"CREATE VIEW {table}_all AS SELECT * FROM {table}")
 
+    def batches(self, sql: str, params: list | None = None, rows: int = 200_000) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result as Arrow record batches (exports of a market-wide store)."""
+        man = self.manifest()
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET threads TO 2")
+            self._create_views(con, man)
+            result = con.execute(sql, params or [])
+            reader = result.to_arrow_reader(rows) if hasattr(result, "to_arrow_reader") else None
+            yield from reader if reader is not None else result.fetch_record_batch(rows)
+        finally:
+            con.close()
+
     def _amendment_index(self, con: duckdb.DuckDBPyConnection, man: dict) -> Path:
         """The snapshot's amendment map (computed once per manifest version, in one grouped join)."""
         from loaders.amendments import SUPERSEDE_SQL
