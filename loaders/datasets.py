@@ -39,14 +39,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from loaders.derive import derive_filing, owner_columns, role_text
 from loaders.errors import LoaderError
-from loaders.parser import role_text
 from loaders.schema import conform, empty
-
-try:  # one derivation for both paths (issue 8); the fallback goes once loaders/derive.py is on main
-    from loaders.derive import derive_filing
-except ImportError:  # pragma: no cover - depends on the merge order
-    from loaders._derive_fallback import derive_filing
 
 QUARTER_RE = re.compile(r"^(\d{4})q([1-4])$")
 ZIP_NAME_RE = re.compile(r"(\d{4})q([1-4])_form345\.zip", re.I)
@@ -297,7 +292,7 @@ def _filing(acc: str, s: dict, has_checkbox: bool, groups: dict, out: dict) -> N
     owners = [_owner(acc, i, o) for i, o in enumerate(owner_rows)]
     filing["n_owners"] = len(owners)
     issuer = {"issuer_cik": issuer_cik, "issuer_name": filing["issuer_name"], "ticker": filing["ticker"]}
-    owner_cols = _owner_columns(owners)
+    owner_cols = owner_columns(owners)
     no_checkbox = not has_checkbox and (filing["filing_date"] or dt.date.min) >= CHECKBOX_SINCE
     rows: dict[str, list[dict]] = {"transactions": [], "holdings": []}
     for file in ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING"):
@@ -358,20 +353,6 @@ def _owner(acc: str, position: int, o: dict) -> dict:
         "role": role_text(flags, title, other),
         "city": _text(o.get("RPTOWNER_CITY", "")),
         "state": _text(o.get("RPTOWNER_STATE", "")),
-    }
-
-
-def _owner_columns(owners: list[dict]) -> dict:
-    first = owners[0] if owners else {}
-    return {
-        "owner_cik": first.get("owner_cik"),
-        "owner_name": first.get("owner_name"),
-        "owner_ciks": "|".join(str(o["owner_cik"]) for o in owners if o["owner_cik"] is not None) or None,
-        "owner_names": "|".join(o["owner_name"] for o in owners if o["owner_name"]) or None,
-        "n_owners": len(owners),
-        **{k: first.get(k) for k in ("is_director", "is_officer", "is_ten_percent_owner", "is_other")},
-        "officer_title": first.get("officer_title"),
-        "role": first.get("role"),
     }
 
 
