@@ -20,7 +20,10 @@ from loaders.errors import CorruptFiling
 from loaders.parser import ParsedFiling, parse_ownership
 from loaders.store import Store
 
-BATCH = 2000
+BATCH = 2000  # filings per store write at most ...
+BATCH_BYTES = (
+    64 * 1024 * 1024
+)  # ... and at most this much raw XML (ten 20 MB filings must not share one batch)
 _FILED = re.compile(r"filed=(\d{4})(\d{2})(\d{2})")
 
 
@@ -79,6 +82,7 @@ def ingest_dir(
     dates = filing_dates if filing_dates is not None else read_filing_dates(folder)
     known = store.known_accessions()
     batch: list[ParsedFiling] = []
+    batch_bytes = 0
     for i, file in enumerate(files, 1):
         accession = file.stem
         if accession in known:
@@ -93,10 +97,11 @@ def ingest_dir(
             else:
                 store.write_raw(accession, blob, durable=False)  # the source file stays on disk
                 batch.append(parsed)
+                batch_bytes += len(blob)
                 known.add(accession)
-                if len(batch) >= BATCH:
+                if len(batch) >= BATCH or batch_bytes >= BATCH_BYTES:
                     report.new += store.write(batch)
-                    batch = []
+                    batch, batch_bytes = [], 0
         if progress:
             progress(i, len(files), report)
     report.new += store.write(batch)

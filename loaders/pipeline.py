@@ -19,7 +19,8 @@ from loaders.errors import CorruptFiling, LoaderError
 from loaders.parser import ParsedFiling, parse_ownership
 from loaders.store import Store
 
-WRITE_EVERY = 250
+WRITE_EVERY = 250  # filings per store write at most, and at most WRITE_BYTES of raw XML
+WRITE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -109,6 +110,7 @@ def _fetch_all(
     client, store, settings, todo: list[FilingRef], report: PullReport, progress, before: int
 ) -> None:
     batch: list[ParsedFiling] = []
+    batch_bytes = 0
     done = report.cached
     with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
         futures = {pool.submit(_fetch_one, client, store, ref): ref for ref in todo}
@@ -127,9 +129,10 @@ def _fetch_all(
                     if body is not None:
                         store.write_raw(ref.accession, body)
                     batch.append(parsed)
-                    if len(batch) >= WRITE_EVERY:
+                    batch_bytes += len(body or b"") or 4096
+                    if len(batch) >= WRITE_EVERY or batch_bytes >= WRITE_BYTES:
                         report.new += store.write(batch)
-                        batch = []
+                        batch, batch_bytes = [], 0
                 done += 1
                 if progress:
                     report.requests = client.requests - before

@@ -324,7 +324,9 @@ class Store:
 
         Filings already held as XML are left out (the XML wins, row for row). Returns the filings stored."""
         frames = enrich({t: conform(frames.get(t, empty(t)), t) for t in TABLES}, "dataset")
-        xml = self._accessions(self.manifest(), "xml", list(frames["filings"]["accession"]))
+        xml = self._retry(
+            lambda: self._accessions(self.manifest(), "xml", list(frames["filings"]["accession"]))
+        )
         if xml:
             frames = {t: f[~f["accession"].isin(xml)] for t, f in frames.items()}
         staged = []
@@ -452,6 +454,17 @@ class Store:
             con.close()
         return {r[0] for r in rows}
 
+    @staticmethod
+    def _retry(fn):
+        for attempt in range(8):
+            try:
+                return fn()
+            except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
+                if attempt == 7:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def known_accessions(self) -> set[str]:
         """Accessions whose parsed rows are committed in the store (either source)."""
         if not self.has_data():
@@ -492,18 +505,27 @@ class Store:
 
     def _compact_partition(self, src: str, q: str, tables: dict[str, list[dict]], hidden: set[str]) -> int:
         if hidden:
-            accs = self._read_accessions(
-                [(self.table_dir / p["path"]).as_posix() for p in tables.get("filings", [])]
-            )
+            try:
+                accs = self._read_accessions(
+                    [(self.table_dir / p["path"]).as_posix() for p in tables.get("filings", [])]
+                )
+            except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
+                return 0
             hidden = hidden & accs
             if not hidden and max(len(v) for v in tables.values()) < 2:
                 return 0
         staged = []
         try:
-            for table, parts in tables.items():
-                merged = self._read_parts(
-                    [(self.table_dir / p["path"]).as_posix() for p in parts], table, hidden
-                )
+            try:
+                merged_parts = {
+                    table: self._read_parts(
+                        [(self.table_dir / p["path"]).as_posix() for p in parts], table, hidden
+                    )
+                    for table, parts in tables.items()
+                }
+            except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
+                return 0  # another compaction merged (and removed) these parts meanwhile
+            for table, merged in merged_parts.items():
                 staged.append(self._stage(table, src, q, merged, presorted=True))
             with self._locked():
                 man = self.manifest()
@@ -572,13 +594,13 @@ class Store:
 
     def query_many(self, sqls: list[str], params: list | None = None) -> list[pd.DataFrame]:
         """Several queries over one consistent snapshot (same params for each)."""
-        for attempt in range(4):
+        for attempt in range(8):  # a part removed by a compaction after we read the manifest: read it again
             try:
                 return self._query_once(sqls, params)
             except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
-                if attempt == 3:
+                if attempt == 7:
                     raise
-                time.sleep(0.05 * (attempt + 1))
+                time.sleep(0.02 * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _query_once(self, sqls: list[str], params: list | None) -> list[pd.DataFrame]:

@@ -66,7 +66,10 @@ def test_dataset_raw_strings_derive_like_the_xml():
     ]
     notes = {f["footnote_id"]: f["text"] for f in parsed.footnotes}
     derive_filing(filing, rows, holds, notes)
-    skip = {"transaction_date_raw", *STORE_FILLED["transactions"]}  # the store fills source/unverified (issue 9)
+    skip = {
+        "transaction_date_raw",
+        *STORE_FILLED["transactions"],
+    }  # the store fills source/unverified (issue 9)
     derived = [c for c in TRANSACTIONS if c not in _RAW_TX and c not in skip]
     for got, want in zip(rows, parsed.transactions, strict=True):
         assert {c: got[c] for c in derived} == {c: want[c] for c in derived}
