@@ -653,8 +653,14 @@ def two_years_to(end: dt.date) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def default_range(frame: pd.DataFrame, column: str = "filing_date") -> tuple[dt.date, dt.date] | None:
-    """The two years up to the latest filing loaded (None when nothing is loaded)."""
+def default_range(
+    frame: pd.DataFrame, column: str = "filing_date", today: dt.date | None = None
+) -> tuple[dt.date, dt.date] | None:
+    """The two years up to the latest PLAUSIBLE filing loaded: a date after today (a typo, a clock error) never moves
+    the range; only future dates -> the two years up to today; None when nothing is loaded."""
     if frame is None or frame.empty or frame[column].isna().all():
         return None
-    return two_years_to(frame[column].max().date())
+    today = today or dt.date.today()
+    dates = pd.to_datetime(frame[column]).dropna()
+    plausible = dates[dates <= pd.Timestamp(today)]
+    return two_years_to(plausible.max().date() if not plausible.empty else today)

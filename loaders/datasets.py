@@ -36,8 +36,6 @@ import zipfile
 from dataclasses import dataclass, field
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from loaders.derive import derive_filing, owner_columns, role_text
 from loaders.errors import LoaderError
@@ -195,29 +193,15 @@ def read_tables(data: bytes, name: str = "data set") -> dict[str, tuple[list[str
 
 
 def _tsv(raw: bytes, name: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of one TSV, every value a string ('' = missing). Fast path: Arrow's CSV reader."""
+    """Header and rows of one TSV, every value a string ('' = missing). The csv module reads the SEC's quoting
+    (a field holding '"' is quoted, quotes doubled) and is faster here than building Python lists from Arrow."""
     if not raw.strip():
         return [], []
-    try:
-        header = raw[: raw.index(b"\n")].decode("utf-8").rstrip("\r").split("\t")
-        table = pacsv.read_csv(
-            io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char='"', double_quote=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        return list(table.column_names), [list(r) for r in zip(*cols, strict=True)] if cols else []
-    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
-        text = raw.decode("utf-8", errors="replace")
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
-        header, body = rows[0], [r for r in rows[1:] if r]
-        width = len(header)
-        return header, [(r + [""] * width)[:width] for r in body]
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    width = len(header)
+    return header, [r if len(r) == width else (r + [""] * width)[:width] for r in body]
 
 
 def _group(header: list[str], rows: list[list[str]]) -> dict[str, list[dict]]:

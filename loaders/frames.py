@@ -138,9 +138,28 @@ def load(
     return Frames(*(conform(df, n) for n, df in zip(NAMES, raw, strict=True)))
 
 
+def select_transactions(
+    store: Store | None = None, where: str = "TRUE", params: list | None = None, limit: int = 5000
+) -> tuple[pd.DataFrame, int]:
+    """(newest `limit` live transactions matching a SQL condition over `transactions t`, total matching): the
+    market-wide explorer selects in DuckDB instead of loading the store. `where` comes from Filters.sql_where("t")."""
+    store = store or default_store()
+    if not store.has_data():
+        return empty("transactions"), 0
+    rows, total = store.query_many(
+        [
+            f"SELECT t.* FROM transactions t WHERE t.superseded_by IS NULL AND ({where}) "
+            f'ORDER BY t.transaction_date DESC NULLS LAST, t.accession DESC, t."table", t.seq LIMIT {int(limit)}',
+            f"SELECT count(*) AS n FROM transactions t WHERE t.superseded_by IS NULL AND ({where})",
+        ],
+        params or None,
+    )
+    return conform(rows, "transactions"), int(total["n"].iloc[0])
+
+
 def loaded_issuers(store: Store | None = None) -> pd.DataFrame:
     """One row per issuer in the store: issuer_cik, ticker (latest as filed), issuer_name, n_filings,
-    first_filing, last_filing, tickers (every symbol the issuer's filings list, ", "-joined)."""
+    first_filing, last_filing (the latest not in the future), tickers (every symbol its filings list, ", "-joined)."""
     store = store or default_store()
     cols = ["issuer_cik", "ticker", "issuer_name", "n_filings", "first_filing", "last_filing", "tickers"]
     if not store.has_data():
@@ -149,7 +168,8 @@ def loaded_issuers(store: Store | None = None) -> pd.DataFrame:
     return store.query(
         "SELECT issuer_cik, upper(arg_max(ticker, filing_date)) AS ticker,"
         " arg_max(issuer_name, filing_date) AS issuer_name,"
-        " count(*) AS n_filings, min(filing_date) AS first_filing, max(filing_date) AS last_filing,"
+        " count(*) AS n_filings, min(filing_date) AS first_filing,"
+        " coalesce(max(filing_date) FILTER (WHERE filing_date <= current_date), min(filing_date)) AS last_filing,"
         f" array_to_string(list_sort(list_distinct(flatten(list({sym})))), ', ') AS tickers"
         " FROM filings WHERE issuer_cik IS NOT NULL GROUP BY issuer_cik ORDER BY ticker, issuer_cik"
     )[cols]

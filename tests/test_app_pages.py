@@ -212,3 +212,21 @@ def test_crash_urls_get_a_message_and_the_page(app, query, words):
     assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]
     warnings = _unescape(" ".join(w.value for w in at.warning))
     assert words in warnings, warnings
+
+
+def test_explorer_over_every_issuer_selects_in_duckdb(app, data_dir):
+    """Guards against the all-issuers explorer loading the whole store into pandas (a market-wide store has 15 M
+    rows) or counting differently from the per-issuer filters."""
+    from analytics.filters import Filters, apply_filters, default_range
+    from loaders.frames import load, loaded_issuers
+    from loaders.store import Store
+
+    at = app({"codes": "all"}, "pages/explorer.py")
+    assert not at.exception, at.exception
+    store = Store(data_dir)
+    f = Filters.from_query({"codes": "all"})
+    f = f.with_range(default_range(loaded_issuers(store), column="last_filing"))
+    want = len(apply_filters(load(store).transactions, f))
+    text = " ".join(_unescape(m.value) for m in at.markdown)
+    assert f"**{want:,} transactions**" in text
+    assert any(len(t.value) == want for t in at.dataframe)

@@ -39,6 +39,16 @@ def load(
     return _load(str(store().root), version(), tuple(tickers), tuple(issuer_ciks), owner_cik)
 
 
+@st.cache_data(max_entries=24, show_spinner="Selecting transactions…")
+def _select(root: str, ver: str, where: str, params: tuple, limit: int) -> tuple[pd.DataFrame, int]:
+    return frames.select_transactions(Store(root), where, list(params), limit)
+
+
+def select(where: str, params: list, limit: int = 5000) -> tuple[pd.DataFrame, int]:
+    """Newest `limit` transactions matching a Filters.sql_where("t") condition, and how many match (in DuckDB)."""
+    return _select(str(store().root), version(), where, tuple(params), limit)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _issuers(root: str, ver: str) -> pd.DataFrame:
     return frames.loaded_issuers(Store(root))
