@@ -296,8 +296,12 @@ class _Filing:
             return m.said, "row_footnote" if box is None else "checkbox", False, _join(notes_said)
         stated = self.filing_plan
         if code not in PLAN_CODES:
-            if box or (box is None and stated is not None and stated[0].said):
-                what = "checkbox checked" if box else f"{stated[2]} {_says(stated[2])} a plan"  # type: ignore[index]
+            what = ""
+            if box:
+                what = "checkbox checked"
+            elif box is None and stated is not None and stated[0].said:
+                what = f"{stated[2]} {_verb(stated[2], 'mention')} a plan"
+            if what:
                 name = code_name(code) or "no code"
                 notes_said.append(
                     f"{what}, but code {code or '?'} ({name}) is not a trade a plan covers: not applied"
@@ -308,14 +312,14 @@ class _Filing:
         if box is True:
             if stated is not None and not stated[0].said:
                 notes_said.append(
-                    f"checkbox checked, but {stated[2]} say not under a plan: the checkbox wins"
+                    f"checkbox checked, but {stated[2]} {_verb(stated[2], 'say')} not under a plan: the checkbox wins"
                 )
                 return True, "checkbox", True, _join(notes_said)
             return True, "checkbox", False, _join(notes_said)
         if stated is not None and stated[0].said:
             if box is False:
                 notes_said.append(
-                    f"checkbox unchecked, but {stated[2]} say {_under(True)}: the statement wins"
+                    f"checkbox unchecked, but {stated[2]} {_verb(stated[2], 'say')} {_under(True)}: the statement wins"
                 )
             return True, stated[1], box is False, _join(notes_said)
         if box is False:
@@ -489,8 +493,9 @@ def _under(said: bool) -> str:
     return "the trade was under a Rule 10b5-1 plan" if said else "the trade was not under a Rule 10b5-1 plan"
 
 
-def _says(label: str) -> str:
-    return "say" if label == "the remarks" else "says"
+def _verb(label: str, verb: str) -> str:
+    """'say' for "the remarks", 'says' for "footnote F2"."""
+    return verb if label == "the remarks" else verb + "s"
 
 
 def _spelling(m: Mention, where: str) -> str:

@@ -245,12 +245,10 @@ class EdgarClient:
     # ------------------------------------------------------------------ issue 8: periodic reports
     def periodic_reports(self, cik: int) -> list[dict]:
         """The 10-Q/10-K filings of an issuer from its submissions feed: [{form, report_date, filing_date,
-        accession}], newest first. Reads the same cached JSON as ownership_filings (no request within the TTL)."""
-        periodic = frozenset(
-            {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
-        )  # the reports that end a cooling-off
+        accession}], newest first. Reads the JSON ownership_filings cached (a request only when none is cached)."""
+        periodic = frozenset({"10-Q", "10-K", "10-QT", "10-KT", "10-K405"})  # reports that end a cooling-off
         base = f"{self.settings.data}/submissions"
-        ttl = self.settings.submissions_ttl
+        ttl = float("inf")  # any cached copy: ownership_filings has just refreshed a stale one
         main = self.get_json(f"{base}/CIK{cik:010d}.json", f"submissions-CIK{cik:010d}", ttl)
         filings = main.get("filings", {})
         pages = [filings.get("recent", {})]
