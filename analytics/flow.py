@@ -44,15 +44,19 @@ def joint_duplicates(tx: pd.DataFrame) -> pd.DataFrame:
         {"duplicate_of": pd.Series(pd.NA, index=tx.index, dtype="string"),
          "joint_owners": pd.Series(pd.NA, index=tx.index, dtype="string")}
     )  # fmt: skip
-    rows = tx[
+    usable = (
         tx["shares"].notna()
         & tx["owned_after"].notna()
         & tx["transaction_date"].notna()
         & ~tx["code"].isin(PERSONAL_CODES)
-    ]
-    if rows.empty:
+    )
+    cols = ["row_id", "accession", "seq", "filing_date", "owner_cik", "owner_name", "owner_names", "direct_indirect",
+            "nature", "security_title", *(c for c in _JOINT_KEY if c != "_title")]  # fmt: skip
+    k = tx.loc[usable, cols]
+    k = k.assign(_title=k["security_title"].fillna("").str.strip().str.lower())
+    k = k[k.duplicated(_JOINT_KEY, keep=False)]  # only trades reported more than once can repeat
+    if k.empty:
         return out
-    k = rows.assign(_title=rows["security_title"].fillna("").str.strip().str.lower())
     k = k.sort_values(["filing_date", "accession", "seq"], kind="stable")
     g = k.groupby(_JOINT_KEY, dropna=False, sort=False)
     first_row, first_acc = g["row_id"].transform("first"), g["accession"].transform("first")

@@ -51,8 +51,16 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
     if len(rows) <= OUTLIER_MIN_OTHERS:
         return out
     title = rows["security_title"].fillna("").str.lower().str.strip()
+    keys = [rows["issuer_cik"].fillna(-1), title]
+    lo_all = rows.groupby(keys, sort=False)["price"].transform("min")
+    hi_all = rows.groupby(keys, sort=False)["price"].transform("max")
+    # a price 5x from the median of some neighbours is 5x from the group's extremes: only such groups are scanned
+    spread = rows.loc[hi_all >= OUTLIER_FACTOR * lo_all]
+    if spread.empty:
+        return out
     window = np.timedelta64(OUTLIER_DAYS, "D")
-    for _, g in rows.groupby([rows["issuer_cik"], title], dropna=False, sort=False):
+    skeys = [spread["issuer_cik"].fillna(-1), title.loc[spread.index]]
+    for _, g in spread.groupby(skeys, sort=False):
         if len(g) <= OUTLIER_MIN_OTHERS:
             continue
         g = g.sort_values("transaction_date")
@@ -81,7 +89,8 @@ def suspect_values(tx: pd.DataFrame) -> pd.Series:
     """True for rows whose value is too doubtful to add to totals (see the module docstring)."""
     if tx.empty:
         return pd.Series(False, index=tx.index)
-    flagged = _flag(tx, "implausible_value") | _flag(tx, "price_outlier") | far_outside_range(tx)
+    flags = tx["flags"].astype(object).fillna("")
+    flagged = flags.str.contains("implausible_value|price_outlier", regex=True) | far_outside_range(tx)
     return (flagged | price_outliers(tx)).astype(bool)
 
 
@@ -115,8 +124,13 @@ def _text(value: object) -> str:
 
 def quality_notes(tx: pd.DataFrame) -> pd.Series:
     """One plain sentence per row: what is doubtful about it and which fallback was used ('' when nothing)."""
+    out = pd.Series("", index=tx.index, dtype="string")
+    source = tx["tenb51_source"]
+    plain_source = source.notna() & (source != "checkbox")
+    out.loc[plain_source] = "10b5-1 from the " + source[plain_source].str.replace("_", " ")
+    busy = tx["flags"].notna() | tx["tenb51_note"].notna()
     notes = []
-    for row in tx.itertuples(index=False):
+    for row in tx[busy].itertuples(index=False):
         flags = [f for f in _text(row.flags).split(",") if f]
         parts = [REASONS.get(f, f) for f in flags if f != "tenb51_conflict"]
         if "date_fallback" in flags and _text(row.transaction_date_raw):
@@ -129,7 +143,8 @@ def quality_notes(tx: pd.DataFrame) -> pd.Series:
         elif source and source != "checkbox":
             parts.append(f"10b5-1 from the {source.replace('_', ' ')}")
         notes.append("; ".join(dict.fromkeys(parts)))
-    return pd.Series(notes, index=tx.index, dtype="string")
+    out.loc[busy] = pd.Series(notes, index=tx.index[busy], dtype="string")
+    return out
 
 
 def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:

@@ -72,3 +72,16 @@ def test_fallbacks_visible_in_the_note():
     assert "10b5-1: checkbox unchecked, but footnote F1 says" in note
     summary = quality.quality_summary(tx).set_index("flag")
     assert summary.loc["date_fallback", "totals"] == "counted" and summary.loc["tenb51_conflict", "rows"] == 1
+
+
+def test_holdings_hover_leads_with_the_check_note():
+    """Guards against the holdings chart hiding a date fallback or a 10b5-1 decision (hover shows footnotes)."""
+    from analytics import holdings
+
+    tx = _tx([
+        ("2024-03-19", [Tx("0022-03-15", "S", 1, 1.0, "D", 0, footnotes=["F1"])],
+         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
+    ])  # fmt: skip
+    pts = holdings.holdings_series(tx, conform([], "holdings"))
+    assert pts["footnotes"].iloc[0].startswith("Check: transaction date unusable")
+    assert "F1: Sold under a Rule 10b5-1 plan" in pts["footnotes"].iloc[0]
