@@ -83,5 +83,5 @@ def test_holdings_hover_leads_with_the_check_note():
          {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
     ])  # fmt: skip
     pts = holdings.holdings_series(tx, conform([], "holdings"))
-    assert pts["footnotes"].iloc[0].startswith("Check: transaction date unusable")
+    assert pts["footnotes"].iloc[0].startswith("Check: transaction date is before 1990")
     assert "F1: Sold under a Rule 10b5-1 plan" in pts["footnotes"].iloc[0]
