@@ -157,6 +157,30 @@ def select_transactions(
     return conform(rows, "transactions"), int(total["n"].iloc[0])
 
 
+def load_where(store: Store | None = None, where: str = "TRUE", params: list | None = None) -> Frames:
+    """Live transactions matching a SQL condition over `transactions t`, with their filings and owners (holdings and
+    footnotes left empty): a market-wide page takes only the rows it needs from DuckDB."""
+    store = store or default_store()
+    if not store.has_data():
+        return Frames.empty()
+    chosen = f"SELECT accession FROM transactions t WHERE t.superseded_by IS NULL AND ({where})"
+    tx, filings, owners = store.query_many(
+        [
+            f"SELECT t.* FROM transactions t WHERE t.superseded_by IS NULL AND ({where}) ORDER BY {_ORDER['transactions']}",
+            f"SELECT * FROM filings WHERE accession IN ({chosen}) ORDER BY {_ORDER['filings']}",
+            f"SELECT * FROM owners WHERE accession IN ({chosen}) ORDER BY {_ORDER['owners']}",
+        ],
+        params or None,
+    )
+    return Frames(
+        conform(filings, "filings"),
+        conform(owners, "owners"),
+        conform(tx, "transactions"),
+        empty("holdings"),
+        empty("footnotes"),
+    )
+
+
 def loaded_issuers(store: Store | None = None) -> pd.DataFrame:
     """One row per issuer in the store: issuer_cik, ticker (latest as filed), issuer_name, n_filings,
     first_filing, last_filing (the latest not in the future), tickers (every symbol its filings list, ", "-joined)."""

@@ -49,6 +49,16 @@ def select(where: str, params: list, limit: int = 5000) -> tuple[pd.DataFrame, i
     return _select(str(store().root), version(), where, tuple(params), limit)
 
 
+@st.cache_data(max_entries=12, show_spinner="Selecting transactions…")
+def _load_where(root: str, ver: str, where: str, params: tuple) -> frames.Frames:
+    return frames.load_where(Store(root), where, list(params))
+
+
+def load_where(where: str, params: list) -> frames.Frames:
+    """Only the transactions matching a SQL condition (and their filings, owners), from DuckDB."""
+    return _load_where(str(store().root), version(), where, tuple(params))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _issuers(root: str, ver: str) -> pd.DataFrame:
     return frames.loaded_issuers(Store(root))
