@@ -12,7 +12,8 @@ transaction-row stores, with the app process's peak memory.
    issuer has 48 quarters of history. Each synthetic quarter is one Store.write_quarter commit (DuckDB SQL builds
    the copies; no pandas). K is chosen to reach the row target.
 3. Per store size (a fresh subprocess, so its peak RSS is what an app process would hold):
-   - issuer page of the largest issuer: frames.load + every number and figure the issuer page builds;
+   - issuer page of the largest issuer: its default range by SQL, frames.load of that range (since=), then every
+     number and figure the issuer page builds;
    - market-wide net $ flow per week, all issuers, 5 years (analytics.marketwide.weekly_net_flow);
    - the issuer list, an insider search, status; the amendment map (once per store version).
 
@@ -138,9 +139,12 @@ def synthesize(base, root: Path, copies: int) -> dict:
         tables = {}
         for table in TABLES:
             cols = []
+            have = {r[0] for r in con.execute(f"DESCRIBE b_{table}").fetchall()}
             for col in SCHEMAS[table]:
-                c = f'b."{col}"'
-                if col == "accession":
+                c = f'b."{col}"' if col in have else "NULL"
+                if col not in have:
+                    pass
+                elif col == "accession":
                     c = "printf('%010d-%02d-%06d', 1000000000 + c.k, m.idx // 1000000, m.idx % 1000000)"
                 elif col == "row_id":
                     c = "printf('%010d-%02d-%06d', 1000000000 + c.k, m.idx // 1000000, m.idx % 1000000) || substr(b.row_id, 21)"
@@ -185,7 +189,7 @@ def synthesize(base, root: Path, copies: int) -> dict:
 def measure(root: str) -> dict:
     """Run in a fresh process: the page and aggregation timings and this process's peak RSS."""
     from analytics import marketwide
-    from analytics.filters import Filters
+    from analytics.filters import Filters, two_years_to
     from bench.bench_pages import issuer_page
     from loaders import frames
     from loaders.export import status
@@ -197,15 +201,16 @@ def measure(root: str) -> dict:
         "SELECT issuer_cik, count(*) AS n FROM transactions GROUP BY 1 ORDER BY n DESC LIMIT 1"
     ).iloc[0]
     out["largest_issuer_rows"] = int(big["n"])
-    for label in ("cold", "warm"):
+    cik = int(big["issuer_cik"])
+    for label in ("cold", "warm"):  # what the issuer page does: its range by SQL, then only that range's rows
         t = time.perf_counter()
-        fr = frames.load(store, issuer_ciks=[int(big["issuer_cik"])])
+        start, end_ = two_years_to(frames.latest_plausible_filing_date(store, issuer_ciks=[cik]))
+        fr = frames.load(store, issuer_ciks=[cik], since=start)
         loaded = time.perf_counter() - t
-        last = fr.filings["filing_date"].max().date()
-        f = Filters(start=last - dt.timedelta(days=730), end=last)
-        issuer_page(fr, f)
+        issuer_page(fr, Filters(start=start, end=end_))
         out[f"issuer_page_{label}_s"] = round(time.perf_counter() - t, 3)
         out[f"issuer_load_{label}_s"] = round(loaded, 3)
+    out["issuer_rows_loaded"] = len(fr.transactions)
     end = store.query("SELECT max(transaction_date) AS d FROM transactions")["d"].iloc[0].date()
     for label in ("cold", "warm"):
         t = time.perf_counter()

@@ -96,8 +96,10 @@ def load(
     issuer_ciks: list[int] | tuple[int, ...] | None = None,
     owner_cik: int | None = None,
     include_superseded: bool = False,
+    since: dt.date | None = None,
 ) -> Frames:
     """Filings of the selected issuers (by ticker or CIK) and/or of one reporting owner, every frame conformed.
+    `since`: only filings filed on or after that day (a page showing two years of a 20-year issuer reads two years).
 
     With no selection at all, everything is loaded: fine for a few issuers, not for a market-wide store (use SQL
     aggregates through Store.query there)."""
@@ -125,6 +127,10 @@ def load(
             clauses.append(f"issuer_cik IN ({_ints(issuers)})")
         clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
         params.append(sorted(own["accession"]))
+    if since is not None:
+        clauses.append(
+            f"accession IN (SELECT accession FROM filings WHERE filing_date >= DATE '{since:%Y-%m-%d}')"
+        )
     where = " AND ".join(clauses) or "TRUE"
     sqls = []
     for name in NAMES:
@@ -244,15 +250,18 @@ def search_insiders(query: str, store: Store | None = None, limit: int = 20) -> 
     )[cols]
 
 
-def latest_plausible_filing_date(store: Store | None = None, today: dt.date | None = None) -> dt.date | None:
-    """The newest filing date in the store that is not after `today` (a filing dated in the future, a typo or a
-    clock error, must not move the default date range); None for an empty store."""
+def latest_plausible_filing_date(
+    store: Store | None = None, today: dt.date | None = None, issuer_ciks: list[int] | None = None
+) -> dt.date | None:
+    """The newest filing date in the store (of these issuers) that is not after `today` (a filing dated in the
+    future, a typo or a clock error, must not move the default date range); None when there is none."""
     store = store or default_store()
     if not store.has_data():
         return None
     today = today or dt.date.today()
+    only = f" AND issuer_cik IN ({_ints(issuer_ciks)})" if issuer_ciks else ""
     df = store.query(
-        "SELECT max(filing_date) AS d FROM filings WHERE filing_date <= ?", [pd.Timestamp(today)]
+        f"SELECT max(filing_date) AS d FROM filings WHERE filing_date <= ?{only}", [pd.Timestamp(today)]
     )
     value = df["d"].iloc[0]
     return None if pd.isna(value) else pd.Timestamp(value).date()

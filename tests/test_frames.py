@@ -103,3 +103,18 @@ def test_share_class_symbols_find_the_issuer(tmp_path):
     assert issuers_for_ticker("NONE", store) == [] and issuers_for_ticker("WL", store) == []
     assert len(load(store, tickers=["WLYB"]).filings) == 2
     assert loaded_issuers(store).set_index("issuer_cik").loc[cik, "tickers"] == "WLY, WLYB"
+
+
+def test_since_reads_only_the_range_and_keeps_totals_in_it(store):
+    """Guards against a windowed load (the issuer page reads only its date range) losing rows inside the range."""
+    import datetime as dt
+
+    from analytics.filters import Filters, apply_filters
+
+    everything = load(store, tickers=["ACME"])
+    start = dt.date(2023, 6, 1)
+    part = load(store, tickers=["ACME"], since=start)
+    assert 0 < len(part.filings) < len(everything.filings)
+    assert (part.filings["filing_date"] >= "2023-06-01").all()
+    f = Filters(tickers=("ACME",), start=start, end=dt.date(2030, 1, 1), codes=())
+    assert len(apply_filters(part.transactions, f)) == len(apply_filters(everything.transactions, f))
