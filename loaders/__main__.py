@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     store = Store(settings.data_dir)
     try:
+        if args.cmd in ("pull", "pull-insider", "ingest", "sync", "compact"):
+            store.open()  # a writer: first remove what a killed writer left behind (orphan parts, temp files)
         return _run(args, settings, store)
     except LoaderError as e:
         print(f"error: {e}", file=sys.stderr)
