@@ -32,6 +32,7 @@ SYMBOLS_SQL = (
     "list_filter(string_split_regex(upper(coalesce({col}, '')), '[\\s,;]+'), "
     "x -> x NOT IN ('', 'NONE', 'N/A', 'NA', '-'))"
 )
+_DATED = ("filings", "transactions", "holdings")  # tables with a filing_date column (row groups pruned by it)
 _ORDER = {
     "filings": "filing_date, accession",
     "owners": "accession, position",
@@ -78,8 +79,10 @@ def issuers_for_tickers(syms, store: Store | None = None) -> list[int]:
     if not wanted or not store.has_data():
         return []
     df = store.query(
-        f"SELECT issuer_cik, count(*) AS n FROM filings WHERE list_has_any({SYMBOLS_SQL.format(col='ticker')}, ?) "
-        "AND issuer_cik IS NOT NULL GROUP BY issuer_cik ORDER BY n DESC, issuer_cik",
+        "WITH pairs AS (SELECT issuer_cik, ticker, count(*) AS n FROM filings WHERE issuer_cik IS NOT NULL"
+        " GROUP BY ALL)"
+        f" SELECT issuer_cik, sum(n) AS n FROM pairs WHERE list_has_any({SYMBOLS_SQL.format(col='ticker')}, ?)"
+        " GROUP BY issuer_cik ORDER BY n DESC, issuer_cik",
         [wanted],
     )
     return [int(c) for c in df["issuer_cik"]]
@@ -127,10 +130,15 @@ def load(
             clauses.append(f"issuer_cik IN ({_ints(issuers)})")
         clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
         params.append(sorted(own["accession"]))
-    if since is not None:
-        clauses.append(
-            f"accession IN (SELECT accession FROM filings WHERE filing_date >= DATE '{since:%Y-%m-%d}')"
+    if since is not None:  # the accessions filed since then, found in the (issuer-pruned) filings first
+        chosen = store.query(
+            f"SELECT accession FROM filings WHERE {' AND '.join(clauses) or 'TRUE'} AND filing_date >= ?",
+            [*params, pd.Timestamp(since)],
         )
+        if chosen.empty:
+            return Frames.empty()
+        clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(sorted(chosen["accession"]))
     where = " AND ".join(clauses) or "TRUE"
     sqls = []
     for name in NAMES:
@@ -139,7 +147,8 @@ def load(
             if name in ("transactions", "holdings") and not include_superseded
             else ""
         )
-        sqls.append(f"SELECT * FROM {name} WHERE {where}{live} ORDER BY {_ORDER[name]}")
+        dated = f" AND filing_date >= DATE '{since:%Y-%m-%d}'" if since is not None and name in _DATED else ""
+        sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
     raw = store.query_many(sqls, params or None)
     return Frames(*(conform(df, n) for n, df in zip(NAMES, raw, strict=True)))
 
@@ -194,15 +203,19 @@ def loaded_issuers(store: Store | None = None) -> pd.DataFrame:
     cols = ["issuer_cik", "ticker", "issuer_name", "n_filings", "first_filing", "last_filing", "tickers"]
     if not store.has_data():
         return pd.DataFrame(columns=cols)
-    sym = SYMBOLS_SQL.format(col="ticker")
-    return store.query(
+    frame = store.query(
         "SELECT issuer_cik, upper(arg_max(ticker, filing_date)) AS ticker,"
         " arg_max(issuer_name, filing_date) AS issuer_name,"
         " count(*) AS n_filings, min(filing_date) AS first_filing,"
         " coalesce(max(filing_date) FILTER (WHERE filing_date <= current_date), min(filing_date)) AS last_filing,"
-        f" array_to_string(list_sort(list_distinct(flatten(list({sym})))), ', ') AS tickers"
+        " list(DISTINCT ticker) AS filed"
         " FROM filings WHERE issuer_cik IS NOT NULL GROUP BY issuer_cik ORDER BY ticker, issuer_cik"
-    )[cols]
+    )
+    frame["tickers"] = [
+        ", ".join(sorted({s for t in (filed if filed is not None else []) for s in symbols(t)}))
+        for filed in frame["filed"]
+    ]
+    return frame[cols]
 
 
 def loaded_insiders(store: Store | None = None) -> pd.DataFrame:
