@@ -472,6 +472,7 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
+            con.execute("SET enable_progress_bar = false")
             con.execute("SET VARIABLE files = ?", [paths])
             con.register("wanted", pa.table({"accession": pa.array(list(among), pa.string())}))
             rows = con.execute(
@@ -592,6 +593,7 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
+            con.execute("SET enable_progress_bar = false")
             con.execute("SET VARIABLE files = ?", [paths])
             con.register("hidden", pa.table({"accession": pa.array(sorted(hidden), pa.string())}))
             keys = ", ".join(f'"{k}" NULLS LAST' for k in SORT_KEYS[table])
@@ -636,6 +638,7 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
+            con.execute("SET enable_progress_bar = false")
             self._create_views(con, man)
             return [con.execute(sql, params or []).df() for sql in sqls]
         finally:
@@ -690,6 +693,7 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
+            con.execute("SET enable_progress_bar = false")
             self._create_views(con, man)
             result = con.execute(sql, params or [])
             reader = result.to_arrow_reader(rows) if hasattr(result, "to_arrow_reader") else None
