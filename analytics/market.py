@@ -1,0 +1,518 @@
+"""Market-wide views, computed in SQL over the store's views through `Store.query` (never the whole store in
+pandas): latest filings with a trade summary, the screener, cluster buys, and market flow charts.
+
+Scope (see analytics/signals.py): Table I rows (shares), live rows only; an insider is a filing's first reporting
+owner. Every function takes a Store and plain parameters and returns a small DataFrame (or a Page of one).
+Filters arrive as `where = (sql, params)` over alias `t` of the TRADES columns (the `transactions` view's columns
+plus owned_before, delta_own, is_ceo, is_cfo, plan, days_to_file); signal filters as `signal_where` over the same
+alias with the signal columns too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics import signals
+from loaders.parser import filing_url
+from loaders.store import Store
+
+Where = tuple[str, list]
+NO_FILTER: Where = ("TRUE", [])
+
+CEO_PATTERN = r"(?i)(chief\s+executive|\bc\.?e\.?o\b|principal\s+executive)"
+CFO_PATTERN = r"(?i)(chief\s+financial|\bc\.?f\.?o\b|principal\s+financial)"
+ROLE_SQL = {
+    "director": "t.is_director",
+    "officer": "t.is_officer",
+    "ceo": "t.is_ceo",
+    "cfo": "t.is_cfo",
+    "ten_percent": "t.is_ten_percent_owner",
+    "other": "t.is_other",
+}
+ROLE_NAMES = {
+    "director": "directors",
+    "officer": "officers",
+    "ceo": "CEOs",
+    "cfo": "CFOs",
+    "ten_percent": "10% owners",
+    "other": "other insiders",
+}
+PLAN_LABELS = {"plan": "10b5-1 plan", "discretionary": "Discretionary", "unknown": "Plan status unknown"}
+FREQS = {"W": "week", "M": "month", "Q": "quarter"}
+
+# Every trade row, Table I, live; derived columns the pages show and filter on. No parameters.
+TRADES = rf"""
+    _base AS (
+        SELECT t.*,
+            CASE t.acquired_disposed WHEN 'A' THEN t.owned_after - t.shares
+                                     WHEN 'D' THEN t.owned_after + t.shares END AS owned_before,
+            regexp_matches(coalesce(t.officer_title, ''), '{CEO_PATTERN}') AS is_ceo,
+            regexp_matches(coalesce(t.officer_title, ''), '{CFO_PATTERN}') AS is_cfo,
+            CASE WHEN t.is_10b5_1 THEN 'plan' WHEN NOT t.is_10b5_1 THEN 'discretionary' ELSE 'unknown' END AS plan,
+            date_diff('day', t.transaction_date, t.filing_date) AS days_to_file
+        FROM transactions t
+        WHERE t.superseded_by IS NULL AND t."table" = 'nonDerivative'
+    ),
+    trades AS (
+        SELECT b.*, CASE WHEN b.owned_before > 0 THEN b.shares / b.owned_before END AS delta_own FROM _base b
+    )"""
+
+# The screener's columns, in display order; any of them can be the sort key.
+SCREEN_COLUMNS = (
+    "filing_date", "transaction_date", "ticker", "issuer_name", "owner_name", "role", "code", "acquired_disposed",
+    "shares", "price", "value", "owned_before", "owned_after", "delta_own", "direct_indirect", "plan",
+    "is_late", "days_to_file", "cmp_class", "first_buy", "largest", "form", "accession", "issuer_cik",
+    "owner_cik", "officer_title", "is_director", "is_officer", "is_ceo", "is_cfo", "is_ten_percent_owner",
+    "is_other", "n_owners", "tenb51_source", "late_business_days", "row_id",
+)  # fmt: skip
+SIGNAL_SORTS = set(signals.SIGNAL_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a longer result: `rows` shown, `total` matching, 1-based `page` of `pages`."""
+
+    rows: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size)) if self.page_size else 1
+
+
+# ---------------------------------------------------------------------------------------------- where helpers
+def and_(*wheres: Where | None) -> Where:
+    """Conjunction of (sql, params) pieces; None and empty pieces are skipped."""
+    parts, params = [], []
+    for w in wheres:
+        if w and w[0] and w[0].strip().upper() != "TRUE":
+            parts.append(f"({w[0]})")
+            params += list(w[1])
+    return (" AND ".join(parts) or "TRUE", params)
+
+
+def date_where(column: str, start: dt.date | None, end: dt.date | None, alias: str = "t") -> Where:
+    """`column` between start and end (inclusive); either bound may be None."""
+    parts, params = [], []
+    if start:
+        parts.append(f"{alias}.{column} >= ?")
+        params.append(pd.Timestamp(start))
+    if end:
+        parts.append(f"{alias}.{column} <= ?")
+        params.append(pd.Timestamp(end))
+    return (" AND ".join(parts) or "TRUE", params)
+
+
+def codes_where(codes: tuple[str, ...] | list[str]) -> Where:
+    if not codes:
+        return NO_FILTER
+    return (f"t.code IN ({', '.join('?' for _ in codes)})", list(codes))
+
+
+def roles_where(roles: tuple[str, ...] | list[str]) -> Where:
+    """Rows whose reporting owner has any of the roles (director, officer, ceo, cfo, ten_percent, other)."""
+    if not roles:
+        return NO_FILTER
+    return (" OR ".join(f"coalesce({ROLE_SQL[r]}, FALSE)" for r in roles), [])
+
+
+def _order(sort: str, descending: bool, columns: tuple[str, ...] = SCREEN_COLUMNS, alias: str = "") -> str:
+    if sort not in columns:
+        raise ValueError(f"cannot sort by {sort!r}")
+    a = f"{alias}." if alias else ""
+    tie = f"{a}row_id" if "row_id" in columns else f"{a}accession"
+    return f"{a}{sort} {'DESC' if descending else 'ASC'} NULLS LAST, {tie} {'DESC' if descending else 'ASC'}"
+
+
+def _with_urls(frame: pd.DataFrame) -> pd.DataFrame:
+    urls = [filing_url(c, a) for c, a in zip(frame["issuer_cik"], frame["accession"], strict=True)]
+    return frame.assign(filing_url=pd.Series(urls, index=frame.index, dtype="string"))
+
+
+def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | None:
+    """The newest filing date in the store that is not in the future (a mistyped date must not move it)."""
+    if not store.has_data():
+        return None
+    today = today or dt.date.today()
+    got = store.query(
+        "SELECT max(filing_date) AS d FROM filings WHERE filing_date <= ?", [pd.Timestamp(today)]
+    )
+    d = got["d"].iloc[0]
+    return None if pd.isna(d) else pd.Timestamp(d).date()
+
+
+# ---------------------------------------------------------------------------------------------- the screener
+ROW_SELECT = ", ".join(c for c in SCREEN_COLUMNS if c not in SIGNAL_SORTS)
+
+
+def screen(
+    store: Store,
+    where: Where = NO_FILTER,
+    *,
+    signal_where: Where = NO_FILTER,
+    sort: str = "filing_date",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = 50,
+    first_buy_years: int = signals.FIRST_BUY_YEARS,
+) -> Page:
+    """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
+    any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row."""
+    page_size = max(1, min(500, int(page_size)))
+    page = max(1, int(page))
+    if not store.has_data():
+        return Page(_empty_screen(), 0, 1, page_size)
+    order = _order(sort, descending)
+    wsql, wparams = where
+    ssql, sparams = signal_where
+    needs_signals = sort in SIGNAL_SORTS or ssql.strip().upper() != "TRUE"
+    head = f"WITH {TRADES}, cand AS (SELECT * FROM trades t WHERE {wsql}),"
+    if needs_signals:
+        head += f"""{signals.with_signals("cand", first_buy_years)},
+            sel AS (SELECT * FROM (SELECT t.*, {signals.signal_select()} FROM cand t {signals.join_signals("t")}) t
+                    WHERE {ssql})"""
+        body = f""", page AS (SELECT * FROM sel t ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size})
+            SELECT {ROW_SELECT}, cmp_class, first_buy, largest FROM page t ORDER BY {order}"""
+    else:
+        head += "sel AS (SELECT * FROM cand)"
+        body = f""", page AS (SELECT * FROM sel t ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size}),
+            {signals.with_signals("page", first_buy_years, out="_psig")}
+            SELECT {", ".join("t." + c for c in ROW_SELECT.split(", "))}, {signals.signal_select("_psig")}
+            FROM page t {signals.join_signals("t", "_psig")} ORDER BY {order}"""
+    rows, count = store.query_many([head + body, head + " SELECT count(*) AS n FROM sel"], wparams + sparams)
+    rows = rows[list(SCREEN_COLUMNS)]
+    return Page(_with_urls(rows), int(count["n"].iloc[0]), page, page_size)
+
+
+def _empty_screen() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*SCREEN_COLUMNS, "filing_url"])
+
+
+# ---------------------------------------------------------------------------------------------- latest filings
+LATEST_COLUMNS = (
+    "filing_date", "trade_date", "ticker", "issuer_name", "owner_name", "role", "code", "shares", "price",
+    "value", "delta_own", "owned_after", "plan", "days_to_file", "is_late", "cmp_class", "first_buy", "largest",
+    "n_rows", "n_owners", "form", "accession", "issuer_cik", "owner_cik", "owned_before", "is_ceo", "is_cfo",
+    "is_officer", "is_director",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    description: str
+    codes: tuple[str, ...] = ("P", "S")
+    roles: tuple[str, ...] = ()
+    min_value: float = 0.0
+    days: int | None = None  # only filings of the last N days up to the newest filing
+    sort: str = "filing_date"
+
+
+PRESETS: dict[str, Preset] = {
+    "latest": Preset(
+        "Latest trades", "Open-market purchases and sales (codes P and S), newest filings first."
+    ),
+    "purchases": Preset("Latest purchases", "Open-market purchases (code P), newest filings first.", ("P",)),
+    "sales": Preset("Latest sales", "Open-market sales (code S), newest filings first.", ("S",)),
+    "officer-purchases": Preset(
+        "Officer purchases",
+        "Open-market purchases (P) by officers, newest filings first.",
+        ("P",),
+        ("officer",),
+    ),
+    "ceo-cfo-purchases": Preset(
+        "CEO/CFO purchases \u2265 $25k",
+        "Open-market purchases (P) of at least $25,000 per filing by a CEO or CFO (officer title), newest first.",
+        ("P",),
+        ("ceo", "cfo"),
+        25_000.0,
+    ),
+    "biggest-week": Preset(
+        "Biggest trades this week",
+        "Open-market purchases and sales filed in the 7 days up to the newest filing in the store, largest $ first.",
+        ("P", "S"),
+        days=7,
+        sort="value",
+    ),
+}
+
+
+def latest(
+    store: Store,
+    where: Where = NO_FILTER,
+    *,
+    min_value: float = 0.0,
+    sort: str = "filing_date",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = 50,
+    first_buy_years: int = signals.FIRST_BUY_YEARS,
+) -> Page:
+    """Newest filings first, one row per filing and transaction code with its trade summary.
+
+    shares and value are sums over the filing's rows with that code; price = value / shares of the priced rows;
+    owned_before is the first such row's, owned_after the last row's; delta_own = shares / owned_before (blank
+    for a new position); days_to_file from the earliest trade date; is_late if any row is late; plan is 'plan' or
+    'discretionary' when every row agrees, 'mixed' when some are under a plan, else 'unknown'; signals are true
+    when any row's trade day carries them (cmp_class of the earliest trade)."""
+    page_size = max(1, min(500, int(page_size)))
+    page = max(1, int(page))
+    if not store.has_data():
+        return Page(pd.DataFrame(columns=[*LATEST_COLUMNS, "filing_url"]), 0, 1, page_size)
+    cols = tuple(c for c in LATEST_COLUMNS if c not in SIGNAL_SORTS)
+    order = _order(sort, descending, cols + ("accession",))
+    wsql, wparams = where
+    head = f"""WITH {TRADES},
+        cand AS (SELECT * FROM trades t WHERE t.code IS NOT NULL AND ({wsql})),
+        grp AS (
+            SELECT accession, code,
+                any_value(filing_date) AS filing_date, min(transaction_date) AS trade_date,
+                any_value(ticker) AS ticker, any_value(issuer_cik) AS issuer_cik,
+                any_value(issuer_name) AS issuer_name, any_value(owner_cik) AS owner_cik,
+                any_value(owner_name) AS owner_name, any_value(role) AS role, any_value(n_owners) AS n_owners,
+                any_value(form) AS form, bool_or(is_ceo) AS is_ceo, bool_or(is_cfo) AS is_cfo,
+                bool_or(is_officer) AS is_officer, bool_or(is_director) AS is_director,
+                count(*) AS n_rows, sum(shares) AS shares, sum(value) AS value,
+                sum(value) / nullif(sum(CASE WHEN value IS NOT NULL THEN shares END), 0) AS price,
+                arg_min(owned_before, seq) AS owned_before, arg_max(owned_after, seq) AS owned_after,
+                CASE WHEN bool_and(plan = 'plan') THEN 'plan'
+                     WHEN bool_and(plan = 'discretionary') THEN 'discretionary'
+                     WHEN bool_or(plan = 'plan') THEN 'mixed' ELSE 'unknown' END AS plan,
+                coalesce(bool_or(is_late), FALSE) AS is_late, max(days_to_file) AS days_to_file
+            FROM cand GROUP BY accession, code
+            HAVING coalesce(sum(value), 0) >= ?
+        ),
+        sel AS (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
+                FROM grp g)"""
+    body = f""", page AS (SELECT * FROM sel ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size}),
+        prow AS (SELECT c.* FROM cand c JOIN page p ON p.accession = c.accession AND p.code = c.code),
+        {signals.with_signals("prow", first_buy_years)},
+        psig AS (
+            SELECT c.accession, c.code, arg_min(coalesce(_sig.cmp_class, 'unclassified'), c.transaction_date)
+                   AS cmp_class, bool_or(_sig.first_buy) AS first_buy, bool_or(_sig.largest) AS largest
+            FROM prow c {signals.join_signals("c")} GROUP BY c.accession, c.code
+        )
+        SELECT * FROM (
+            SELECT page.*, psig.cmp_class, psig.first_buy, psig.largest
+            FROM page LEFT JOIN psig ON psig.accession = page.accession AND psig.code = page.code
+        ) t ORDER BY {_order(sort, descending, cols + ("accession",), alias="t")}"""
+    params = wparams + [float(min_value or 0.0)]
+    rows, count = store.query_many([head + body, head + " SELECT count(*) AS n FROM sel"], params)
+    rows = rows[list(LATEST_COLUMNS)]
+    return Page(_with_urls(rows), int(count["n"].iloc[0]), page, page_size)
+
+
+def preset_where(preset: Preset, newest: dt.date | None) -> Where:
+    """The rows a preset looks at: its codes, roles and (for 'this week') filing dates."""
+    since = newest - dt.timedelta(days=preset.days - 1) if preset.days and newest else None
+    return and_(
+        codes_where(preset.codes),
+        roles_where(preset.roles),
+        date_where("filing_date", since, newest) if since else None,
+    )
+
+
+def latest_preset(store: Store, name: str, *, page: int = 1, page_size: int = 50,
+                  today: dt.date | None = None) -> Page:  # fmt: skip
+    """The Latest page for one of PRESETS (KeyError for an unknown name)."""
+    preset = PRESETS[name]
+    newest = newest_filing_date(store, today)
+    return latest(
+        store,
+        preset_where(preset, newest),
+        min_value=preset.min_value,
+        sort=preset.sort,
+        page=page,
+        page_size=page_size,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- market charts
+def _period(freq: str) -> str:
+    if freq not in FREQS:
+        raise ValueError(f"unknown period {freq!r}")
+    return f"date_trunc('{FREQS[freq]}', t.transaction_date)"
+
+
+def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.DataFrame:
+    """Open-market $ flow per period over the market (or the rows of `where`): one row per period x direction x
+    plan status. Columns: period, direction ("Buy" for P, "Sell" for S), plan ("10b5-1 plan", "Discretionary",
+    "Plan status unknown"), value (sells negative), shares (sells negative), trades (rows)."""
+    cols = ["period", "direction", "plan", "value", "shares", "trades"]
+    if not store.has_data():
+        return pd.DataFrame(columns=cols)
+    wsql, params = where
+    out = store.query(
+        f"""WITH {TRADES}
+        SELECT CAST({_period(freq)} AS DATE) AS period, CASE t.code WHEN 'P' THEN 'Buy' ELSE 'Sell' END AS direction,
+               t.plan AS plan,
+               sum(CASE t.code WHEN 'P' THEN 1 ELSE -1 END * coalesce(t.value, 0)) AS value,
+               sum(CASE t.code WHEN 'P' THEN 1 ELSE -1 END * coalesce(t.shares, 0)) AS shares,
+               count(*) AS trades
+        FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
+        GROUP BY ALL ORDER BY period, direction, plan""",
+        params,
+    )
+    out["plan"] = out["plan"].map(PLAN_LABELS)
+    out["period"] = pd.to_datetime(out["period"])
+    out["trades"] = out["trades"].astype("int64")
+    return out[cols]
+
+
+def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.DataFrame:
+    """Per period: buy_filings (filings with an open-market purchase), sell_filings (with a sale), ratio =
+    buy_filings / sell_filings (blank with no sales), bought and sold in $."""
+    cols = ["period", "buy_filings", "sell_filings", "ratio", "bought", "sold"]
+    if not store.has_data():
+        return pd.DataFrame(columns=cols)
+    wsql, params = where
+    out = store.query(
+        f"""WITH {TRADES}
+        SELECT CAST({_period(freq)} AS DATE) AS period,
+               count(DISTINCT t.accession) FILTER (WHERE t.code = 'P') AS buy_filings,
+               count(DISTINCT t.accession) FILTER (WHERE t.code = 'S') AS sell_filings,
+               coalesce(sum(t.value) FILTER (WHERE t.code = 'P'), 0) AS bought,
+               coalesce(sum(t.value) FILTER (WHERE t.code = 'S'), 0) AS sold
+        FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
+        GROUP BY ALL ORDER BY period""",
+        params,
+    )
+    out["period"] = pd.to_datetime(out["period"])
+    sells = out["sell_filings"].astype("float64")
+    out["ratio"] = (out["buy_filings"] / sells.where(sells > 0)).astype("float64")
+    return out[cols]
+
+
+def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20) -> pd.DataFrame:
+    """Issuers with the largest net open-market buying (bought - sold, $) among the rows of `where`, net > 0
+    only, largest first. Columns: issuer_cik, ticker, issuer_name, bought, sold, net, buyers, sellers."""
+    cols = ["issuer_cik", "ticker", "issuer_name", "bought", "sold", "net", "buyers", "sellers"]
+    if not store.has_data():
+        return pd.DataFrame(columns=cols)
+    wsql, params = where
+    n = max(1, min(500, int(n)))
+    return store.query(
+        f"""WITH {TRADES}
+        SELECT t.issuer_cik, arg_max(t.ticker, t.filing_date) AS ticker,
+               arg_max(t.issuer_name, t.filing_date) AS issuer_name,
+               coalesce(sum(t.value) FILTER (WHERE t.code = 'P'), 0) AS bought,
+               coalesce(sum(t.value) FILTER (WHERE t.code = 'S'), 0) AS sold,
+               bought - sold AS net,
+               count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'P') AS buyers,
+               count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'S') AS sellers
+        FROM trades t WHERE t.code IN ('P', 'S') AND ({wsql})
+        GROUP BY t.issuer_cik HAVING net > 0 ORDER BY net DESC, t.issuer_cik LIMIT {n}""",
+        params,
+    )[cols]
+
+
+# ---------------------------------------------------------------------------------------------- cluster buys
+CLUSTER_COLUMNS = (
+    "ticker", "issuer_name", "start", "end", "insiders", "names", "trades", "shares", "value", "delta_own",
+    "window_end", "issuer_cik", "owner_ciks",
+)  # fmt: skip
+
+
+def cluster_buys(
+    store: Store,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    window_days: int = 30,
+    min_insiders: int = 2,
+    min_value: float = 0.0,
+    where: Where = NO_FILTER,
+) -> pd.DataFrame:
+    """Issuers where at least `min_insiders` distinct insiders bought in the open market (code P only: no awards,
+    exercises or withholding) within `window_days` days, trade dates in [start, end].
+
+    Clusters are built per issuer from its purchase days in date order: a cluster opens at the first purchase not
+    yet in a cluster and takes every purchase up to `window_days` days after it; the next one opens at the first
+    purchase after that. Kept when it has >= min_insiders distinct insiders and >= min_value total $.
+    One row per cluster (CLUSTER_COLUMNS), newest first: start/end = first/last purchase, window_end = start +
+    window, names "; "-joined, delta_own = shares bought / shares the buyers held before their first purchase
+    in the cluster (buyers whose holding before is known and positive)."""
+    window_days = max(1, min(3660, int(window_days)))
+    min_insiders = max(1, min(1000, int(min_insiders)))
+    if not store.has_data():
+        return pd.DataFrame(columns=CLUSTER_COLUMNS)
+    rng = date_where("transaction_date", start, end)
+    wsql, params = and_(rng, where)
+    days = store.query(
+        f"""WITH {TRADES},
+        buys AS (SELECT * FROM trades t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})),
+        many AS (SELECT issuer_cik FROM buys GROUP BY issuer_cik HAVING count(DISTINCT owner_cik) >= {min_insiders})
+        SELECT issuer_cik, owner_cik, transaction_date AS d, arg_max(owner_name, filing_date) AS owner_name,
+               arg_max(ticker, filing_date) AS ticker, arg_max(issuer_name, filing_date) AS issuer_name,
+               count(*) AS trades, sum(coalesce(shares, 0)) AS shares, sum(coalesce(value, 0)) AS value,
+               min_by(owned_before, accession || lpad(CAST(seq AS VARCHAR), 6, '0')) AS owned_before
+        FROM buys WHERE issuer_cik IN (SELECT issuer_cik FROM many) AND owner_cik IS NOT NULL
+        GROUP BY issuer_cik, owner_cik, transaction_date
+        ORDER BY issuer_cik, d, owner_cik""",
+        params,
+    )
+    rows = [c for _, g in days.groupby("issuer_cik", sort=False) for c in _clusters(g, window_days)]
+    out = pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
+    out = out[(out["insiders"] >= min_insiders) & (out["value"] >= float(min_value or 0.0))]
+    return out.sort_values(["start", "value"], ascending=[False, False]).reset_index(drop=True)
+
+
+def _clusters(days: pd.DataFrame, window_days: int) -> list[dict]:
+    """Greedy windows over one issuer's purchase days (sorted by date)."""
+    dates = days["d"].to_numpy(dtype="datetime64[D]")
+    out, i = [], 0
+    while i < len(dates):
+        stop = dates[i] + np.timedelta64(window_days, "D")
+        j = int(np.searchsorted(dates, stop, side="right"))
+        out.append(_cluster_row(days.iloc[i:j], window_days))
+        i = j
+    return out
+
+
+def _cluster_row(g: pd.DataFrame, window_days: int) -> dict:
+    first = g.sort_values("d").drop_duplicates("owner_cik")
+    known = first[first["owned_before"] > 0]
+    bought = g[g["owner_cik"].isin(known["owner_cik"])]["shares"].sum()
+    before = known["owned_before"].sum()
+    names = g.groupby("owner_cik")["owner_name"].last().sort_values()
+    start = pd.Timestamp(g["d"].min())
+    return {
+        "ticker": g["ticker"].iloc[-1],
+        "issuer_name": g["issuer_name"].iloc[-1],
+        "start": start,
+        "end": pd.Timestamp(g["d"].max()),
+        "insiders": int(g["owner_cik"].nunique()),
+        "names": "; ".join(names.astype(str)),
+        "trades": int(g["trades"].sum()),
+        "shares": float(g["shares"].sum()),
+        "value": float(g["value"].sum()),
+        "delta_own": float(bought / before) if before > 0 else float("nan"),
+        "window_end": start + pd.Timedelta(days=window_days),
+        "issuer_cik": int(g["issuer_cik"].iloc[0]),
+        "owner_ciks": "|".join(str(int(c)) for c in sorted(g["owner_cik"].unique())),
+    }
+
+
+def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The purchase rows (code P) of one issuer between two trade dates: one cluster's trades for its timeline.
+    Columns: transaction_date, owner_name, owner_cik, role, shares, price, value, owned_after, delta_own,
+    accession, filing_url."""
+    cols = ["transaction_date", "owner_name", "owner_cik", "role", "shares", "price", "value", "owned_after",
+            "delta_own", "accession", "issuer_cik"]  # fmt: skip
+    if not store.has_data():
+        return pd.DataFrame(columns=[*cols, "filing_url"])
+    rows = store.query(
+        f"""WITH {TRADES}
+        SELECT {", ".join("t." + c for c in cols)} FROM trades t
+        WHERE t.code = 'P' AND t.issuer_cik = ? AND t.transaction_date BETWEEN ? AND ?
+        ORDER BY t.transaction_date, t.accession, t.seq""",
+        [int(issuer_cik), pd.Timestamp(start), pd.Timestamp(end)],
+    )
+    return _with_urls(rows)
