@@ -18,30 +18,13 @@ import numpy as np
 import pandas as pd
 
 from analytics import signals
+from analytics.market_filters import CEO_PATTERN, CFO_PATTERN, MarketFilters
 from loaders.parser import filing_url
 from loaders.store import Store
 
 Where = tuple[str, list]
 NO_FILTER: Where = ("TRUE", [])
 
-CEO_PATTERN = r"(?i)(chief\s+executive|\bc\.?e\.?o\b|principal\s+executive)"
-CFO_PATTERN = r"(?i)(chief\s+financial|\bc\.?f\.?o\b|principal\s+financial)"
-ROLE_SQL = {
-    "director": "t.is_director",
-    "officer": "t.is_officer",
-    "ceo": "t.is_ceo",
-    "cfo": "t.is_cfo",
-    "ten_percent": "t.is_ten_percent_owner",
-    "other": "t.is_other",
-}
-ROLE_NAMES = {
-    "director": "directors",
-    "officer": "officers",
-    "ceo": "CEOs",
-    "cfo": "CFOs",
-    "ten_percent": "10% owners",
-    "other": "other insiders",
-}
 PLAN_LABELS = {"plan": "10b5-1 plan", "discretionary": "Discretionary", "unknown": "Plan status unknown"}
 FREQS = {"W": "week", "M": "month", "Q": "quarter"}
 
@@ -114,13 +97,6 @@ def codes_where(codes: tuple[str, ...] | list[str]) -> Where:
     if not codes:
         return NO_FILTER
     return (f"t.code IN ({', '.join('?' for _ in codes)})", list(codes))
-
-
-def roles_where(roles: tuple[str, ...] | list[str]) -> Where:
-    """Rows whose reporting owner has any of the roles (director, officer, ceo, cfo, ten_percent, other)."""
-    if not roles:
-        return NO_FILTER
-    return (" OR ".join(f"coalesce({ROLE_SQL[r]}, FALSE)" for r in roles), [])
 
 
 def _order(sort: str, descending: bool, columns: tuple[str, ...] = SCREEN_COLUMNS, alias: str = "") -> str:
@@ -206,38 +182,47 @@ LATEST_COLUMNS = (
 
 @dataclass(frozen=True)
 class Preset:
+    """A ready-made screen of the Latest page: its filters, a $ floor per filing (and code), an optional window
+    of the last `days` days of filings up to the newest one, and a sort column."""
+
     title: str
     description: str
-    codes: tuple[str, ...] = ("P", "S")
-    roles: tuple[str, ...] = ()
+    filters: MarketFilters
     min_value: float = 0.0
-    days: int | None = None  # only filings of the last N days up to the newest filing
+    days: int | None = None
     sort: str = "filing_date"
 
 
 PRESETS: dict[str, Preset] = {
     "latest": Preset(
-        "Latest trades", "Open-market purchases and sales (codes P and S), newest filings first."
+        "Latest trades",
+        "Open-market purchases and sales (codes P and S), newest filings first.",
+        MarketFilters(),
     ),
-    "purchases": Preset("Latest purchases", "Open-market purchases (code P), newest filings first.", ("P",)),
-    "sales": Preset("Latest sales", "Open-market sales (code S), newest filings first.", ("S",)),
+    "purchases": Preset(
+        "Latest purchases",
+        "Open-market purchases (code P), newest filings first.",
+        MarketFilters(codes=("P",)),
+    ),
+    "sales": Preset(
+        "Latest sales", "Open-market sales (code S), newest filings first.", MarketFilters(codes=("S",))
+    ),
     "officer-purchases": Preset(
         "Officer purchases",
         "Open-market purchases (P) by officers, newest filings first.",
-        ("P",),
-        ("officer",),
+        MarketFilters(codes=("P",), roles=("officer",)),
     ),
     "ceo-cfo-purchases": Preset(
         "CEO/CFO purchases \u2265 $25k",
-        "Open-market purchases (P) of at least $25,000 per filing by a CEO or CFO (officer title), newest first.",
-        ("P",),
-        ("ceo", "cfo"),
-        25_000.0,
+        "Open-market purchases (P) of at least $25,000 per filing by a CEO or CFO (read from the officer title), "
+        "newest filings first.",
+        MarketFilters(codes=("P",), roles=("ceo", "cfo")),
+        min_value=25_000.0,
     ),
     "biggest-week": Preset(
         "Biggest trades this week",
         "Open-market purchases and sales filed in the 7 days up to the newest filing in the store, largest $ first.",
-        ("P", "S"),
+        MarketFilters(),
         days=7,
         sort="value",
     ),
@@ -310,13 +295,11 @@ def latest(
 
 
 def preset_where(preset: Preset, newest: dt.date | None) -> Where:
-    """The rows a preset looks at: its codes, roles and (for 'this week') filing dates."""
-    since = newest - dt.timedelta(days=preset.days - 1) if preset.days and newest else None
-    return and_(
-        codes_where(preset.codes),
-        roles_where(preset.roles),
-        date_where("filing_date", since, newest) if since else None,
-    )
+    """The rows a preset looks at: its filters and, for 'this week', the filing dates of the last days."""
+    f = preset.filters
+    if preset.days and newest:
+        f = f.replace(filed_start=newest - dt.timedelta(days=preset.days - 1), filed_end=newest)
+    return f.base_where("t")
 
 
 def latest_preset(store: Store, name: str, *, page: int = 1, page_size: int = 50,
