@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -499,3 +500,136 @@ def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) 
         [int(issuer_cik), pd.Timestamp(start), pd.Timestamp(end)],
     )
     return _with_urls(rows)
+
+
+# ---------------------------------------------------------------------------------------------- shown tables
+PLAN_WORDS = {"plan": "10b5-1 plan", "discretionary": "Discretionary", "unknown": "Unknown", "mixed": "Mixed"}
+CMP_WORDS = {"routine": "Routine", "opportunistic": "Opportunistic", "unclassified": "Unclassified"}
+_ROLE_PART = re.compile(r"(Director|10% Owner|Officer \((.*?)\)|Officer|Other \((.*?)\)|Other)(?=; |$)")
+
+
+def short_role(role: str | None) -> str:
+    """'Director; Officer (President and CEO); 10% Owner' -> 'Dir, President and CEO, 10%'."""
+    out = []
+    for m in _ROLE_PART.finditer(role or ""):
+        whole, title, other = m.group(1), m.group(2), m.group(3)
+        out.append({"Director": "Dir", "10% Owner": "10%"}.get(whole, title or other or whole))
+    return ", ".join(out)
+
+
+def _flag(values: pd.Series) -> list:
+    return [None if v is None or v is pd.NA or v != v else bool(v) for v in values.astype("object")]
+
+
+def _yes(values: pd.Series, no: str = "") -> pd.Series:
+    return pd.Series(["Yes" if v is True else (no if v is False else "") for v in _flag(values)],
+                     index=values.index, dtype="string")  # fmt: skip
+
+
+def _largest(rows: pd.DataFrame) -> pd.Series:
+    words = rows["code"].map({"P": "Largest buy", "S": "Largest sale"}).fillna("")
+    return pd.Series([w if f is True else "" for w, f in zip(words, _flag(rows["largest"]), strict=True)],
+                     index=rows.index, dtype="string")  # fmt: skip
+
+
+def _delta_words(rows: pd.DataFrame) -> pd.Series:
+    """ΔOwn as shown: '12.5%', 'New' (nothing owned before), '' (holding not given)."""
+    out = []
+    for d, before in zip(rows["delta_own"], rows["owned_before"], strict=True):
+        if d == d and d is not None and d is not pd.NA:
+            out.append(f"{float(d):.1%}" if float(d) < 100 else f"{float(d):,.0%}")
+        elif before == 0:
+            out.append("New")
+        else:
+            out.append("")
+    return pd.Series(out, index=rows.index, dtype="string")
+
+
+_SHOWN_HEAD = {
+    "ticker": "Ticker", "owner_name": "Insider", "title": "Title", "code": "Code", "value": "Value ($)",
+    "delta_own": "\u0394Own", "cmp_class": "Trader type", "first_buy": "First buy", "largest": "Largest",
+    "plan": "10b5-1", "is_late": "Late",
+}  # fmt: skip
+LATEST_TABLE = {
+    "filing_date": "Filed", **_SHOWN_HEAD, "trade_date": "Trade date", "shares": "Shares", "price": "Price ($)",
+    "owned_after": "Owned after", "days_to_file": "Days to file", "issuer_name": "Issuer", "filing_url": "Filing",
+}  # fmt: skip
+SCREEN_TABLE = {
+    "filing_date": "Filed", **_SHOWN_HEAD, "transaction_date": "Trade date", "shares": "Shares",
+    "price": "Price ($)", "owned_before": "Owned before", "owned_after": "Owned after", "days_to_file": "Days to file",
+    "direct_indirect": "D/I", "form": "Form", "issuer_name": "Issuer", "filing_url": "Filing",
+}  # fmt: skip
+
+
+def _shown(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    if rows.empty:
+        return pd.DataFrame(columns=list(columns.values()))
+    frame = rows.assign(
+        title=rows["role"].map(short_role).astype("string"),
+        value=rows["value"].round(0),
+        delta_own=_delta_words(rows),
+        plan=rows["plan"].map(PLAN_WORDS).astype("string"),
+        is_late=_yes(rows["is_late"]),
+        cmp_class=rows["cmp_class"].map(CMP_WORDS).astype("string"),
+        first_buy=_yes(rows["first_buy"], no="No"),
+        largest=_largest(rows),
+    )
+    return frame[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+
+def latest_table(page: Page) -> pd.DataFrame:
+    """The Latest table as shown and exported: readable names, whole dollars, signals as words, EDGAR links."""
+    return _shown(page.rows, LATEST_TABLE)
+
+
+def screen_table(page: Page) -> pd.DataFrame:
+    """The screener table as shown and exported."""
+    return _shown(page.rows, SCREEN_TABLE)
+
+
+CLUSTER_TABLE = {
+    "ticker": "Ticker", "start": "First buy", "end": "Last buy", "insiders": "Insiders", "value": "Total ($)",
+    "delta_own": "\u0394Own", "trades": "Trades", "shares": "Shares", "names": "Names", "issuer_name": "Issuer",
+}  # fmt: skip
+
+
+def clusters_table(clusters: pd.DataFrame) -> pd.DataFrame:
+    """The cluster list as shown and exported (whole dollars, ΔOwn as a percentage, '' when unknown)."""
+    if clusters.empty:
+        return pd.DataFrame(columns=list(CLUSTER_TABLE.values()))
+    frame = clusters.assign(
+        value=clusters["value"].round(0),
+        delta_own=[f"{d:.1%}" if d == d else "" for d in clusters["delta_own"]],
+    )
+    return frame[list(CLUSTER_TABLE)].rename(columns=CLUSTER_TABLE).reset_index(drop=True)
+
+
+CLUSTER_TRADES_TABLE = {
+    "transaction_date": "Trade date", "owner_name": "Insider", "title": "Title", "value": "Value ($)",
+    "shares": "Shares", "price": "Price ($)", "delta_own": "\u0394Own", "owned_after": "Owned after",
+    "accession": "Accession", "filing_url": "Filing",
+}  # fmt: skip
+
+
+def cluster_trades_table(trades: pd.DataFrame) -> pd.DataFrame:
+    """One cluster's purchases as shown and exported."""
+    if trades.empty:
+        return pd.DataFrame(columns=list(CLUSTER_TRADES_TABLE.values()))
+    before = trades["owned_after"] - trades["shares"]
+    frame = trades.assign(title=trades["role"].map(short_role).astype("string"), value=trades["value"].round(0),
+                          delta_own=_delta_words(trades.assign(owned_before=before)))  # fmt: skip
+    return frame[list(CLUSTER_TRADES_TABLE)].rename(columns=CLUSTER_TRADES_TABLE).reset_index(drop=True)
+
+
+TOP_TABLE = {
+    "ticker": "Ticker", "issuer_name": "Issuer", "net": "Net ($)", "bought": "Bought ($)", "sold": "Sold ($)",
+    "buyers": "Buyers", "sellers": "Sellers", "issuer_cik": "CIK",
+}  # fmt: skip
+
+
+def top_issuers_table(top: pd.DataFrame) -> pd.DataFrame:
+    """Top issuers by net buying as shown and exported (whole dollars)."""
+    if top.empty:
+        return pd.DataFrame(columns=list(TOP_TABLE.values()))
+    frame = top.assign(**{c: top[c].round(0) for c in ("net", "bought", "sold")})
+    return frame[list(TOP_TABLE)].rename(columns=TOP_TABLE).reset_index(drop=True)

@@ -14,6 +14,7 @@ columns (analytics/signals.py) and therefore go to `signal_where()`; `base_where
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
@@ -57,6 +58,7 @@ SORTABLE = (
     "first_buy", "largest", "form",
 )  # fmt: skip
 MAX_PAGE = 1_000_000
+PRESET_NAMES = ("latest", "purchases", "sales", "officer-purchases", "ceo-cfo-purchases", "biggest-week")
 
 
 def owned_before(tx: pd.DataFrame) -> pd.Series:
@@ -332,6 +334,41 @@ class IntOption(Filter):
         return None if value == self.default else str(int(value))
 
 
+class AmountOption(Bound):
+    """A dollar amount that is a view option (e.g. a cluster's total), not a row filter."""
+
+    def mask(self, tx, value):
+        return None
+
+    def where(self, value, col):
+        return None
+
+    def phrase(self, f, insider_name=None):
+        return ""
+
+
+class ClusterKey(Filter):
+    """The cluster whose trades are drawn: "<issuer CIK>:<first buy date>" (anything else: none chosen)."""
+
+    def parse(self, raw: str) -> Parsed:
+        cik, _, day = raw.partition(":")
+        try:
+            if cik.isdigit() and len(cik) <= 10:
+                return f"{int(cik)}:{dt.date.fromisoformat(day).isoformat()}", None
+        except ValueError:
+            pass
+        return (
+            "",
+            f"Ignored cluster {_quote(raw)}: expected an issuer CIK and a date, like 1234567:2023-03-01.",
+        )
+
+    def encode(self, value):
+        return value or None
+
+    def normalize(self, value):
+        return str(value or "")
+
+
 class MarketFilters(Filters):
     """Every control of the market pages (see the module docstring); declaration order = sentence order."""
 
@@ -360,10 +397,17 @@ class MarketFilters(Filters):
     sort = OneOf("sort", "sort column", SORTABLE)
     order = OneOf("order", "sort order", ("desc", "asc"))
     page = IntOption("page", 1, "page", 1, MAX_PAGE)
+    preset = OneOf("preset", "preset", PRESET_NAMES)
+    per = OneOf("per", "period", ("M", "W", "Q"))
+    window = IntOption("window", 30, "cluster window (days)", 1, 366)
+    buyers = IntOption("buyers", 2, "minimum insiders per cluster", 2, 1000)
+    cluster_min = AmountOption("cmin", "minimum cluster total", "value", ">=", MAX_AMOUNT)
+    cluster = ClusterKey("cluster", "", "cluster")
 
     PAIRS = (("min_value", "max_value"), ("min_price", "max_price"), ("min_shares", "max_shares"),
              ("min_own", "max_own"), ("filed_start", "filed_end"))  # fmt: skip
-    VIEW = ("freq", "unit", "derivative", "years", "sort", "order", "page")
+    VIEW = ("freq", "unit", "derivative", "years", "sort", "order", "page", "preset", "per", "window", "buyers",
+            "cluster_min", "cluster")  # fmt: skip
 
     @classmethod
     def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[MarketFilters, list[Notice]]:
