@@ -229,8 +229,8 @@ def pager(total_pages: int, where=st) -> None:
         ss[_key("page")] = total_pages
         ss["_m_notes"] = [*ss.get("_m_notes", []), f"Page {asked:,} is past the last page; showing page "
                                                    f"{total_pages:,}."]  # fmt: skip
-        st.query_params["page"] = str(total_pages)
-        ss["_m_url"] = (ss.get("_m_url", ("", {}))[0], st.query_params.to_dict())
+        if ss.get("_m_last") is not None:  # not a change of the user's: keep the message
+            ss["_m_last"] = ss["_m_last"].replace(page=total_pages)
         st.rerun()
     col, _ = where.columns([1, 3])
     col.number_input(f"Page (of {total_pages:,})", min_value=1, max_value=max(1, total_pages), step=1,
