@@ -590,6 +590,7 @@ def screen_table(page: Page) -> pd.DataFrame:
 CLUSTER_TABLE = {
     "ticker": "Ticker", "start": "First buy", "end": "Last buy", "insiders": "Insiders", "value": "Total ($)",
     "delta_own": "\u0394Own", "trades": "Trades", "shares": "Shares", "names": "Names", "issuer_name": "Issuer",
+    "issuer_cik": "CIK",
 }  # fmt: skip
 
 

@@ -304,7 +304,10 @@ def market_flow_figure(flow: pd.DataFrame, freq: str = "M", title: str = "Net in
     sums = per_period.groupby("period")[["up", "down"]].sum()
     money_axis(fig, [*sums["up"], *sums["down"]])
     period_axis(fig, flow["period"], freq)
-    fig.update_xaxes(title_text=per.capitalize())
+    # the title names the period; the legend sits in its own strip at the bottom of the figure, so it never
+    # covers the tick labels even when it wraps on a phone
+    fig.update_layout(height=480, margin=dict(b=120),
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0))  # fmt: skip
     return fig
 
 
@@ -328,8 +331,7 @@ def buy_sell_ratio_figure(ratio: pd.DataFrame, freq: str = "M",
     top = max(1.2, float(rows["ratio"].max()) * 1.1)
     fig.update_yaxes(range=[0, top], tickformat=".2~f")
     period_axis(fig, rows["period"], freq)
-    fig.update_xaxes(title_text=per.capitalize())
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=False, margin=dict(b=60))
     return fig
 
 

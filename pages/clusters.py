@@ -58,7 +58,7 @@ with guarded("Clusters"):
         "Shares": SHARES, "Total ($)": st.column_config.NumberColumn(format="localized"),
         "\u0394Own": st.column_config.TextColumn(help=RULES["delta_own"] + " For a cluster: shares bought / shares the "
                                                  "buyers held before their first purchase in it."),
-        "Names": st.column_config.TextColumn(width="large"),
+        "Names": st.column_config.TextColumn(width="large"), "CIK": st.column_config.NumberColumn(format="%d"),
     })  # fmt: skip
     if not found.empty:
         keys = [f"{int(c)}:{pd.Timestamp(s).date().isoformat()}" for c, s in zip(found["issuer_cik"], found["start"],
