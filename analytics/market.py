@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import signals
-from analytics.market_filters import CEO_PATTERN, CFO_PATTERN, MarketFilters
+from analytics.market_filters import MarketFilters, title_sql
 from loaders.parser import filing_url
 from loaders.store import Store
 
@@ -29,14 +29,19 @@ NO_FILTER: Where = ("TRUE", [])
 PLAN_LABELS = {"plan": "10b5-1 plan", "discretionary": "Discretionary", "unknown": "Plan status unknown"}
 FREQS = {"W": "week", "M": "month", "Q": "quarter"}
 
+
+def _t(name: str) -> str:
+    return f"t.{name}"
+
+
 # Every trade row, Table I, live; derived columns the pages show and filter on. No parameters.
-TRADES = rf"""
+TRADES = f"""
     _base AS (
         SELECT t.*,
             CASE t.acquired_disposed WHEN 'A' THEN t.owned_after - t.shares
                                      WHEN 'D' THEN t.owned_after + t.shares END AS owned_before,
-            regexp_matches(coalesce(t.officer_title, ''), '{CEO_PATTERN}') AS is_ceo,
-            regexp_matches(coalesce(t.officer_title, ''), '{CFO_PATTERN}') AS is_cfo,
+            {title_sql(_t, "ceo")} AS is_ceo,
+            {title_sql(_t, "cfo")} AS is_cfo,
             CASE WHEN t.is_10b5_1 THEN 'plan' WHEN NOT t.is_10b5_1 THEN 'discretionary' ELSE 'unknown' END AS plan,
             date_diff('day', t.transaction_date, t.filing_date) AS days_to_file
         FROM transactions t
@@ -59,15 +64,19 @@ SIGNAL_SORTS = set(signals.SIGNAL_COLUMNS)
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a longer result: `rows` shown, `total` matching, 1-based `page` of `pages`."""
+    """One page of a longer result: `rows` shown, 1-based `page`. `total` rows match when it is known (the
+    screener counts them); a feed (Latest) only knows whether `more` rows follow."""
 
     rows: pd.DataFrame
-    total: int
+    total: int | None
     page: int
     page_size: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
+        if self.total is None:
+            return self.page + (1 if self.more else 0)
         return max(1, math.ceil(self.total / self.page_size)) if self.page_size else 1
 
 
@@ -141,31 +150,32 @@ def screen(
     first_buy_years: int = signals.FIRST_BUY_YEARS,
 ) -> Page:
     """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
-    any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row."""
+    any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row.
+
+    Without a signal filter or sort, the page is chosen first and only its rows are labelled; with one, every
+    candidate row is labelled (one hash join with the signal index) before filtering."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
         return Page(_empty_screen(), 0, 1, page_size)
     order = _order(sort, descending)
+    index = signals.ensure_index(store)
     wsql, wparams = where
     ssql, sparams = signal_where
-    needs_signals = sort in SIGNAL_SORTS or ssql.strip().upper() != "TRUE"
-    head = f"WITH {TRADES}, cand AS (SELECT * FROM trades t WHERE {wsql}),"
-    if needs_signals:
-        head += f"""{signals.with_signals("cand", first_buy_years)},
-            sel AS (SELECT * FROM (SELECT t.*, {signals.signal_select()} FROM cand t {signals.join_signals("t")}) t
-                    WHERE {ssql})"""
-        body = f""", page AS (SELECT * FROM sel t ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size})
-            SELECT {ROW_SELECT}, cmp_class, first_buy, largest FROM page t ORDER BY {order}"""
+    limit = f"LIMIT {page_size} OFFSET {(page - 1) * page_size}"
+    head = f"WITH {TRADES}, cand AS (SELECT {ROW_SELECT} FROM trades t WHERE {wsql})"
+    labelled = (
+        f"SELECT t.*, {signals.signal_select(first_buy_years)} FROM {{src}} t {signals.signal_joins(index)}"
+    )
+    if sort in SIGNAL_SORTS or ssql.strip().upper() != "TRUE":
+        head += f", sel AS (SELECT * FROM ({labelled.format(src='cand')}) t WHERE {ssql})"
+        rows_sql = f"{head} SELECT * FROM sel t ORDER BY {order} {limit}"
     else:
-        head += "sel AS (SELECT * FROM cand)"
-        body = f""", page AS (SELECT * FROM sel t ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size}),
-            {signals.with_signals("page", first_buy_years, out="_psig")}
-            SELECT {", ".join("t." + c for c in ROW_SELECT.split(", "))}, {signals.signal_select("_psig")}
-            FROM page t {signals.join_signals("t", "_psig")} ORDER BY {order}"""
-    rows, count = store.query_many([head + body, head + " SELECT count(*) AS n FROM sel"], wparams + sparams)
-    rows = rows[list(SCREEN_COLUMNS)]
-    return Page(_with_urls(rows), int(count["n"].iloc[0]), page, page_size)
+        head += ", sel AS (SELECT * FROM cand)"
+        rows_sql = (f"{head}, pg AS (SELECT * FROM sel t ORDER BY {order} {limit}) "
+                    f"SELECT * FROM ({labelled.format(src='pg')}) t ORDER BY {order}")  # fmt: skip
+    rows, count = store.query_many([rows_sql, f"{head} SELECT count(*) AS n FROM sel"], wparams + sparams)
+    return Page(_with_urls(rows[list(SCREEN_COLUMNS)]), int(count["n"].iloc[0]), page, page_size)
 
 
 def _empty_screen() -> pd.DataFrame:
@@ -230,6 +240,10 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# Latest first looks at the newest (need x WINDOW_ROWS) matching rows, and widens 8x while the page is short.
+WINDOW_ROWS = 8
+
+
 def latest(
     store: Store,
     where: Where = NO_FILTER,
@@ -241,22 +255,50 @@ def latest(
     page_size: int = 50,
     first_buy_years: int = signals.FIRST_BUY_YEARS,
 ) -> Page:
-    """Newest filings first, one row per filing and transaction code with its trade summary.
+    """Newest filings first, one row per filing and transaction code with its trade summary; a feed: the page
+    says whether older rows follow (`more`), not how many (counting them means grouping the whole market).
 
     shares and value are sums over the filing's rows with that code; price = value / shares of the priced rows;
     owned_before is the first such row's, owned_after the last row's; delta_own = shares / owned_before (blank
     for a new position); days_to_file from the earliest trade date; is_late if any row is late; plan is 'plan' or
     'discretionary' when every row agrees, 'mixed' when some are under a plan, else 'unknown'; signals are true
-    when any row's trade day carries them (cmp_class of the earliest trade)."""
+    when any row's trade day carries them (cmp_class of the earliest trade).
+
+    Speed: sorted by filing date, it groups only the rows filed since a cutoff (the filing date of the k-th newest
+    matching row), widening the cutoff until the page is full or everything is covered."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
-        return Page(pd.DataFrame(columns=[*LATEST_COLUMNS, "filing_url"]), 0, 1, page_size)
+        return Page(pd.DataFrame(columns=[*LATEST_COLUMNS, "filing_url"]), None, 1, page_size)
     cols = tuple(c for c in LATEST_COLUMNS if c not in SIGNAL_SORTS)
-    order = _order(sort, descending, cols + ("accession",))
+    order = _order(sort, descending, (*cols, "accession"), alias="t")
+    need = page * page_size + 1  # one more than the page: tells whether older rows follow
     wsql, wparams = where
-    head = f"""WITH {TRADES},
-        cand AS (SELECT * FROM trades t WHERE t.code IS NOT NULL AND ({wsql})),
+    params = [*wparams, float(min_value or 0.0)]
+    k = need * WINDOW_ROWS
+    while True:
+        cutoff = None
+        if sort == "filing_date" and descending:
+            got = store.query(
+                f"WITH {TRADES} SELECT min(filing_date) AS d, count(*) AS n FROM (SELECT t.filing_date FROM trades t "
+                f"WHERE t.code IS NOT NULL AND ({wsql}) ORDER BY t.filing_date DESC LIMIT {k})", wparams
+            )  # fmt: skip
+            if int(got["n"].iloc[0]) >= k:  # else every matching row is already within reach
+                cutoff = pd.Timestamp(got["d"].iloc[0])
+        rows = _latest_groups(store, wsql, params, cutoff, order, page, page_size, first_buy_years)
+        if cutoff is None or len(rows) >= page_size + 1 or k > 50_000_000:
+            break
+        k *= 8
+    more = len(rows) > page_size
+    return Page(_with_urls(rows.iloc[:page_size][list(LATEST_COLUMNS)]), None, page, page_size, more=more)
+
+
+def _latest_groups(store, wsql, params, cutoff, order, page, page_size, years) -> pd.DataFrame:
+    """The groups of one Latest page (plus one more row when older ones follow)."""
+    since = f" AND t.filing_date >= TIMESTAMP '{cutoff:%Y-%m-%d}'" if cutoff is not None else ""
+    index = signals.ensure_index(store)
+    sql = f"""WITH {TRADES},
+        cand AS (SELECT * FROM trades t WHERE t.code IS NOT NULL AND ({wsql}){since}),
         grp AS (
             SELECT accession, code,
                 any_value(filing_date) AS filing_date, min(transaction_date) AS trade_date,
@@ -275,24 +317,23 @@ def latest(
             FROM cand GROUP BY accession, code
             HAVING coalesce(sum(value), 0) >= ?
         ),
-        sel AS (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
-                FROM grp g)"""
-    body = f""", page AS (SELECT * FROM sel ORDER BY {order} LIMIT {page_size} OFFSET {(page - 1) * page_size}),
-        prow AS (SELECT c.* FROM cand c JOIN page p ON p.accession = c.accession AND p.code = c.code),
-        {signals.with_signals("prow", first_buy_years)},
+        pg AS (
+            SELECT * FROM (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
+                           FROM grp g) t
+            ORDER BY {order} LIMIT {page_size + 1} OFFSET {(page - 1) * page_size}
+        ),
+        prow AS (SELECT c.accession, c.code, c.owner_cik, c.issuer_cik, c.transaction_date FROM cand c
+                 JOIN pg p ON p.accession = c.accession AND p.code = c.code),
         psig AS (
-            SELECT c.accession, c.code, arg_min(coalesce(_sig.cmp_class, 'unclassified'), c.transaction_date)
-                   AS cmp_class, bool_or(_sig.first_buy) AS first_buy, bool_or(_sig.largest) AS largest
-            FROM prow c {signals.join_signals("c")} GROUP BY c.accession, c.code
+            SELECT accession, code, arg_min(cmp_class, transaction_date) AS cmp_class,
+                   bool_or(first_buy) AS first_buy, bool_or(largest) AS largest
+            FROM (SELECT t.accession, t.code, t.transaction_date, {signals.signal_select(years)}
+                  FROM prow t {signals.signal_joins(index)}) GROUP BY accession, code
         )
-        SELECT * FROM (
-            SELECT page.*, psig.cmp_class, psig.first_buy, psig.largest
-            FROM page LEFT JOIN psig ON psig.accession = page.accession AND psig.code = page.code
-        ) t ORDER BY {_order(sort, descending, cols + ("accession",), alias="t")}"""
-    params = wparams + [float(min_value or 0.0)]
-    rows, count = store.query_many([head + body, head + " SELECT count(*) AS n FROM sel"], params)
-    rows = rows[list(LATEST_COLUMNS)]
-    return Page(_with_urls(rows), int(count["n"].iloc[0]), page, page_size)
+        SELECT * FROM (SELECT pg.*, psig.cmp_class, psig.first_buy, psig.largest FROM pg
+                       LEFT JOIN psig ON psig.accession = pg.accession AND psig.code = pg.code) t
+        ORDER BY {order}"""
+    return store.query(sql, params)
 
 
 def preset_where(preset: Preset, newest: dt.date | None) -> Where:
@@ -442,46 +483,60 @@ def cluster_buys(
         ORDER BY issuer_cik, d, owner_cik""",
         params,
     )
-    rows = [c for _, g in days.groupby("issuer_cik", sort=False) for c in _clusters(g, window_days)]
-    out = pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
+    out = _clusters(days, window_days)
     out = out[(out["insiders"] >= min_insiders) & (out["value"] >= float(min_value or 0.0))]
     return out.sort_values(["start", "value"], ascending=[False, False]).reset_index(drop=True)
 
 
-def _clusters(days: pd.DataFrame, window_days: int) -> list[dict]:
-    """Greedy windows over one issuer's purchase days (sorted by date)."""
-    dates = days["d"].to_numpy(dtype="datetime64[D]")
-    out, i = [], 0
-    while i < len(dates):
-        stop = dates[i] + np.timedelta64(window_days, "D")
-        j = int(np.searchsorted(dates, stop, side="right"))
-        out.append(_cluster_row(days.iloc[i:j], window_days))
-        i = j
-    return out
+def _cluster_ids(issuers: np.ndarray, dates: np.ndarray, window_days: int) -> np.ndarray:
+    """Greedy windows over purchase days sorted by issuer and date: a window opens at the first day not yet in
+    one and takes every day up to `window_days` after it. One integer id per day."""
+    ids = np.empty(len(dates), dtype=np.int64)
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    current, opened, issuer = -1, 0, None
+    for i in range(len(days)):
+        if issuers[i] != issuer or days[i] > opened + window_days:
+            current, opened, issuer = current + 1, days[i], issuers[i]
+        ids[i] = current
+    return ids
 
 
-def _cluster_row(g: pd.DataFrame, window_days: int) -> dict:
-    first = g.sort_values("d").drop_duplicates("owner_cik")
+def _clusters(days: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """One row per window of the purchase days (CLUSTER_COLUMNS), vectorised over every issuer at once."""
+    if days.empty:
+        return pd.DataFrame(columns=CLUSTER_COLUMNS)
+    days = days.sort_values(["issuer_cik", "d", "owner_cik"], kind="stable").reset_index(drop=True)
+    days["cluster"] = _cluster_ids(days["issuer_cik"].to_numpy(), days["d"].to_numpy(), window_days)
+    g = days.groupby("cluster", sort=False)
+    first = days.drop_duplicates(["cluster", "owner_cik"])  # each buyer's first purchase day in the window
     known = first[first["owned_before"] > 0]
-    bought = g[g["owner_cik"].isin(known["owner_cik"])]["shares"].sum()
-    before = known["owned_before"].sum()
-    names = g.groupby("owner_cik")["owner_name"].last().sort_values()
-    start = pd.Timestamp(g["d"].min())
-    return {
-        "ticker": g["ticker"].iloc[-1],
-        "issuer_name": g["issuer_name"].iloc[-1],
-        "start": start,
-        "end": pd.Timestamp(g["d"].max()),
-        "insiders": int(g["owner_cik"].nunique()),
-        "names": "; ".join(names.astype(str)),
-        "trades": int(g["trades"].sum()),
-        "shares": float(g["shares"].sum()),
-        "value": float(g["value"].sum()),
-        "delta_own": float(bought / before) if before > 0 else float("nan"),
-        "window_end": start + pd.Timedelta(days=window_days),
-        "issuer_cik": int(g["issuer_cik"].iloc[0]),
-        "owner_ciks": "|".join(str(int(c)) for c in sorted(g["owner_cik"].unique())),
-    }
+    before = known.groupby("cluster")["owned_before"].sum()
+    bought = (
+        days.merge(known[["cluster", "owner_cik"]], on=["cluster", "owner_cik"])
+        .groupby("cluster")["shares"]
+        .sum()
+    )
+    named = days.sort_values("owner_name", kind="stable").drop_duplicates(
+        ["cluster", "owner_cik"], keep="last"
+    )
+    out = pd.DataFrame({
+        "ticker": g["ticker"].last(),
+        "issuer_name": g["issuer_name"].last(),
+        "start": pd.to_datetime(g["d"].min()),
+        "end": pd.to_datetime(g["d"].max()),
+        "insiders": g["owner_cik"].nunique().astype("int64"),
+        "names": named.sort_values(["cluster", "owner_name"]).groupby("cluster")["owner_name"].agg(
+            lambda s: "; ".join(s.astype(str))),
+        "trades": g["trades"].sum().astype("int64"),
+        "shares": g["shares"].sum().astype("float64"),
+        "value": g["value"].sum().astype("float64"),
+        "delta_own": (bought / before.where(before > 0)).astype("float64"),
+        "issuer_cik": g["issuer_cik"].first().astype("int64"),
+        "owner_ciks": days.sort_values(["cluster", "owner_cik"]).drop_duplicates(["cluster", "owner_cik"])
+        .groupby("cluster")["owner_cik"].agg(lambda s: "|".join(str(int(c)) for c in s)),
+    })  # fmt: skip
+    out["window_end"] = out["start"] + pd.Timedelta(days=window_days)
+    return out[list(CLUSTER_COLUMNS)].reset_index(drop=True)
 
 
 def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) -> pd.DataFrame:

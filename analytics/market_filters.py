@@ -61,6 +61,19 @@ MAX_PAGE = 1_000_000
 PRESET_NAMES = ("latest", "purchases", "sales", "officer-purchases", "ceo-cfo-purchases", "biggest-week")
 
 
+_CEO_HINTS = ("exec", "ceo", "c.e.o")
+_CFO_HINTS = ("financ", "cfo", "c.f.o")
+
+
+def title_sql(col, role: str) -> str:
+    """SQL: the officer title names a CEO (role "ceo") or CFO ("cfo"). A cheap substring test runs first, so the
+    regular expression only sees the few titles that could match (a 10-million-row scan stays fast)."""
+    pattern, hints = (CEO_PATTERN, _CEO_HINTS) if role == "ceo" else (CFO_PATTERN, _CFO_HINTS)
+    title = col("officer_title")
+    cheap = " OR ".join(f"strpos(lower({title}), '{h}') > 0" for h in hints)
+    return f"(CASE WHEN {title} IS NOT NULL AND ({cheap}) THEN regexp_matches({title}, '{pattern}') ELSE false END)"
+
+
 def owned_before(tx: pd.DataFrame) -> pd.Series:
     """Shares owned before each row: owned after - acquired (+ disposed); NaN when unknown."""
     ad = tx["acquired_disposed"]
@@ -212,8 +225,7 @@ class MarketRoles(Roles):
         parts = []
         for r in value:
             if r in ("ceo", "cfo"):
-                pattern = CEO_PATTERN if r == "ceo" else CFO_PATTERN
-                parts.append(f"regexp_matches(coalesce({col('officer_title')}, ''), '{pattern}')")
+                parts.append(title_sql(col, r))
             else:
                 parts.append(f"coalesce({col(_ROLE_COLUMNS[r])}, false)")
         return "(" + " OR ".join(parts) + ")", []

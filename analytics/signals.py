@@ -12,12 +12,21 @@ Scope: the market pages look at Table I rows (non-derivative securities: shares)
 (`superseded_by IS NULL`). An "insider" is a filing's first reporting owner (`owner_cik`), so a joint filing is one
 trade by one insider here. A "trade day" is all of one insider's rows with one code in one issuer on one date.
 
-Use: `with_signals(cand, years)` returns CTEs that add the signal columns to a CTE named by `cand` (which must
-carry owner_cik, issuer_cik, code, transaction_date); the history it reads is limited to the insiders of `cand`,
-so a page of 50 rows costs a look-up of 50 insiders' histories, not a scan of the market.
+Speed: the history each signal needs is computed once per store snapshot into a small derived index
+(`ensure_index`: one row per trade day with the previous purchase/sale day and amount, plus one row per insider and
+year with the trader type), kept as Parquet under `<data>/cache/signals/` and rebuilt when the store changes. A
+query then labels any rows with one hash join (`signal_joins`), whether they are the 50 rows of a page or every
+candidate of a signal filter, so both paths give the same labels.
 """
 
 from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 FIRST_BUY_YEARS = 2  # default N of "first buy in N years"
 MAX_YEARS = 20
@@ -66,76 +75,114 @@ def years(value: int) -> int:
     return max(1, min(MAX_YEARS, int(value)))
 
 
-def with_signals(cand: str, n_years: int = FIRST_BUY_YEARS, out: str = "_sig") -> str:
-    """CTE definitions (to put after `WITH ... ,`) that define `out`: one row per trade day
-    (owner_cik, issuer_cik, code, d) of CTE `cand` with cmp_class, first_buy, largest. Join rows to it with
-    `join_signals()`. `cand` must carry owner_cik, issuer_cik, code, transaction_date. No parameters: N is
-    inlined as a validated integer."""
-    n = years(n_years)
-    return f"""
-    _keys AS (
-        SELECT DISTINCT owner_cik, issuer_cik, code, transaction_date AS d FROM {cand}
-        WHERE owner_cik IS NOT NULL AND transaction_date IS NOT NULL
-    ),
-    _hist AS (
-        SELECT owner_cik, issuer_cik, code, transaction_date AS d, sum(coalesce(value, 0)) AS v
-        FROM transactions
-        WHERE superseded_by IS NULL AND "table" = 'nonDerivative' AND code IN ('P', 'S')
-          AND transaction_date IS NOT NULL AND owner_cik IN (SELECT owner_cik FROM _keys)
-        GROUP BY ALL
-    ),
-    _days AS (
-        SELECT *, lag(d) OVER w AS prev_d,
-               max(v) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
-        FROM _hist WINDOW w AS (PARTITION BY owner_cik, issuer_cik, code ORDER BY d)
-    ),
-    _ym AS (SELECT DISTINCT owner_cik, year(d) AS y, month(d) AS m FROM _hist),
-    _yy AS (SELECT DISTINCT owner_cik, y FROM _ym),
-    _classified AS (
-        SELECT a.owner_cik, a.y + 3 AS y FROM _yy a
-        JOIN _yy b ON b.owner_cik = a.owner_cik AND b.y = a.y + 1
-        JOIN _yy c ON c.owner_cik = a.owner_cik AND c.y = a.y + 2
-    ),
-    _routine AS (
-        SELECT DISTINCT a.owner_cik, a.y + 3 AS y FROM _ym a
-        JOIN _ym b ON b.owner_cik = a.owner_cik AND b.y = a.y + 1 AND b.m = a.m
-        JOIN _ym c ON c.owner_cik = a.owner_cik AND c.y = a.y + 2 AND c.m = a.m
-    ),
-    _starts AS (
-        SELECT issuer_cik, min(filing_date) AS first_filed FROM filings
-        WHERE issuer_cik IN (SELECT issuer_cik FROM _keys) GROUP BY issuer_cik
-    ),
-    {out} AS (
-        SELECT k.owner_cik, k.issuer_cik, k.code, k.d,
-            CASE WHEN r.owner_cik IS NOT NULL THEN 'routine'
-                 WHEN c.owner_cik IS NOT NULL THEN 'opportunistic'
-                 ELSE 'unclassified' END AS cmp_class,
-            CASE WHEN k.code IS DISTINCT FROM 'P' THEN NULL
-                 WHEN dd.prev_d IS NOT NULL THEN dd.prev_d < k.d - INTERVAL {n} YEAR
-                 WHEN st.first_filed <= k.d - INTERVAL {n} YEAR THEN TRUE
-                 ELSE NULL END AS first_buy,
-            CASE WHEN coalesce(k.code, '') NOT IN ('P', 'S') OR dd.prev_max IS NULL THEN NULL
-                 ELSE dd.v > dd.prev_max END AS largest
-        FROM _keys k
-        LEFT JOIN _routine r ON r.owner_cik = k.owner_cik AND r.y = year(k.d)
-        LEFT JOIN _classified c ON c.owner_cik = k.owner_cik AND c.y = year(k.d)
-        LEFT JOIN _days dd ON dd.owner_cik = k.owner_cik AND dd.issuer_cik = k.issuer_cik AND dd.code = k.code
-                          AND dd.d = k.d
-        LEFT JOIN _starts st ON st.issuer_cik = k.issuer_cik
-    )"""
+# One row per trade day (insider, issuer, code P/S, date) of the whole store: its $ total, the previous day of the
+# same insider, issuer and code and the largest $ before it, and when the issuer's history in the store starts.
+DAYS_SQL = """
+WITH _hist AS (
+    SELECT owner_cik, issuer_cik, code, transaction_date AS d, sum(coalesce(value, 0)) AS v
+    FROM transactions
+    WHERE superseded_by IS NULL AND "table" = 'nonDerivative' AND code IN ('P', 'S')
+      AND transaction_date IS NOT NULL AND owner_cik IS NOT NULL AND issuer_cik IS NOT NULL
+    GROUP BY ALL
+),
+_starts AS (SELECT issuer_cik, min(filing_date) AS first_filed FROM filings GROUP BY issuer_cik)
+SELECT h.owner_cik, h.issuer_cik, h.code, h.d, h.v,
+       lag(h.d) OVER w AS prev_d,
+       max(h.v) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max,
+       st.first_filed
+FROM _hist h LEFT JOIN _starts st ON st.issuer_cik = h.issuer_cik
+WINDOW w AS (PARTITION BY h.owner_cik, h.issuer_cik, h.code ORDER BY h.d)
+ORDER BY h.owner_cik, h.issuer_cik, h.code, h.d
+"""
 
+# One row per insider and calendar year that is classified (routine or opportunistic) from the three years before.
+YEARS_SQL = """
+WITH _ym AS (
+    SELECT DISTINCT owner_cik, year(transaction_date) AS y, month(transaction_date) AS m FROM transactions
+    WHERE superseded_by IS NULL AND "table" = 'nonDerivative' AND code IN ('P', 'S')
+      AND transaction_date IS NOT NULL AND owner_cik IS NOT NULL
+),
+_yy AS (SELECT DISTINCT owner_cik, y FROM _ym),
+_classified AS (
+    SELECT a.owner_cik, a.y + 3 AS y FROM _yy a
+    JOIN _yy b ON b.owner_cik = a.owner_cik AND b.y = a.y + 1
+    JOIN _yy c ON c.owner_cik = a.owner_cik AND c.y = a.y + 2
+),
+_routine AS (
+    SELECT DISTINCT a.owner_cik, a.y + 3 AS y FROM _ym a
+    JOIN _ym b ON b.owner_cik = a.owner_cik AND b.y = a.y + 1 AND b.m = a.m
+    JOIN _ym c ON c.owner_cik = a.owner_cik AND c.y = a.y + 2 AND c.m = a.m
+)
+SELECT k.owner_cik, k.y, CASE WHEN r.owner_cik IS NOT NULL THEN 'routine' ELSE 'opportunistic' END AS cmp_class
+FROM _classified k LEFT JOIN _routine r ON r.owner_cik = k.owner_cik AND r.y = k.y
+ORDER BY k.owner_cik, k.y
+"""
 
 SIGNAL_COLUMNS = ("cmp_class", "first_buy", "largest")
 
 
-def join_signals(alias: str, out: str = "_sig") -> str:
-    """`LEFT JOIN` clause attaching the trade-day signals `out` to rows aliased `alias`."""
+def snapshot_tag(store) -> str:
+    """A name for the store's current contents: the manifest version where the store has one, else a digest of
+    its part files (a write adds parts, so the tag changes)."""
+    version = getattr(store, "version", None)
+    if callable(version):
+        return f"v{version()}"
+    folder = Path(store.table_dir) / "filings"
+    names = sorted(p.name for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
+    return "p" + hashlib.sha1("|".join(names).encode()).hexdigest()[:16]
+
+
+def _literal(path: Path) -> str:
+    return "'" + path.as_posix().replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Index:
+    """The two index files of one snapshot, as SQL table expressions."""
+
+    days: str
+    years: str
+
+
+def ensure_index(store) -> Index:
+    """The signal index of the store's current snapshot, built now if missing (a few seconds on a 10-million-row
+    store; once per snapshot). Files are written under a temporary name and renamed, so a reader never sees half
+    of one; older snapshots' files are removed."""
+    folder = Path(store.root) / "cache" / "signals"
+    tag = snapshot_tag(store)
+    days, years_file = folder / f"days-{tag}.parquet", folder / f"years-{tag}.parquet"
+    for path, sql in ((days, DAYS_SQL), (years_file, YEARS_SQL)):
+        if path.is_file():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".tmp-{uuid.uuid4().hex}-{path.name}"
+        try:
+            store.query(f"COPY ({sql}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    for old in folder.glob("*.parquet"):
+        if old not in (days, years_file) and time.time() - old.stat().st_mtime > 60:
+            old.unlink(missing_ok=True)
+    return Index(days=f"read_parquet({_literal(days)})", years=f"read_parquet({_literal(years_file)})")
+
+
+def signal_joins(index: Index, alias: str = "t") -> str:
+    """`LEFT JOIN`s attaching the index to rows aliased `alias` (as `_sd` and `_sy`)."""
     return (
-        f"LEFT JOIN {out} ON {out}.owner_cik = {alias}.owner_cik AND {out}.issuer_cik = {alias}.issuer_cik"
-        f" AND {out}.code = {alias}.code AND {out}.d = {alias}.transaction_date"
+        f"LEFT JOIN {index.days} _sd ON _sd.owner_cik = {alias}.owner_cik AND _sd.issuer_cik = {alias}.issuer_cik"
+        f" AND _sd.code = {alias}.code AND _sd.d = {alias}.transaction_date"
+        f" LEFT JOIN {index.years} _sy ON _sy.owner_cik = {alias}.owner_cik AND _sy.y = year({alias}.transaction_date)"
     )
 
 
-def signal_select(out: str = "_sig") -> str:
-    """The signal columns as selected after `join_signals` (rows without a trade day are unclassified)."""
-    return f"coalesce({out}.cmp_class, 'unclassified') AS cmp_class, {out}.first_buy, {out}.largest"
+def signal_select(n_years: int = FIRST_BUY_YEARS, alias: str = "t") -> str:
+    """The signal columns of rows joined by `signal_joins` (N inlined as a validated integer)."""
+    n = years(n_years)
+    return f"""coalesce(_sy.cmp_class, 'unclassified') AS cmp_class,
+        CASE WHEN {alias}.code IS DISTINCT FROM 'P' OR _sd.d IS NULL THEN NULL
+             WHEN _sd.prev_d IS NOT NULL THEN _sd.prev_d < _sd.d - INTERVAL {n} YEAR
+             WHEN _sd.first_filed <= _sd.d - INTERVAL {n} YEAR THEN TRUE
+             ELSE NULL END AS first_buy,
+        CASE WHEN coalesce({alias}.code, '') NOT IN ('P', 'S') OR _sd.prev_max IS NULL THEN NULL
+             ELSE _sd.v > _sd.prev_max END AS largest"""

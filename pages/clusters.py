@@ -66,6 +66,10 @@ with guarded("Clusters"):
         labels = {k: f"{t} \u00b7 {pd.Timestamp(s):%Y-%m-%d} \u00b7 {n} insiders \u00b7 ${v:,.0f}" for k, t, s, n, v in
                   zip(keys, found["ticker"], found["start"], found["insiders"], found["value"], strict=True)}  # fmt: skip
         if ss.get("m_cluster") not in labels:
+            if ss.get("m_cluster"):
+                st.warning(
+                    plain(f"Cluster {ss['m_cluster']} is not among these clusters; showing the newest.")
+                )
             ss["m_cluster"] = keys[0]
         st.selectbox("Show the trades of", options=keys, key="m_cluster", format_func=labels.get)
         chosen = found.iloc[keys.index(ss["m_cluster"])]

@@ -26,8 +26,9 @@ preset = market.PRESETS[f.preset]
 with guarded("Latest filings"):
     page = mk.latest(f.preset, f.page)
     newest = mk.newest()
-    st.caption(f"{preset.description} One row per filing and transaction code (Table I: shares). "
-               f"{page.total:,} rows; newest filing in the store: {newest or '–'}.")  # fmt: skip
+    older = "older filings on the next page" if page.more else "no older filings"
+    st.caption(f"{preset.description} One row per filing and transaction code (Table I: shares). Page {page.page:,}"
+               f" ({len(page.rows):,} rows; {older}); newest filing in the store: {newest or '–'}.")  # fmt: skip
     rows = market.latest_table(page)
     table(rows, f"latest-{f.preset}", f, "latest", height=640, column_config=mk.trade_columns())
-    mk.pager(page.pages)
+    mk.pager(page.pages if len(page.rows) or page.page == 1 else 1, exact=False)  # past the end: page 1

@@ -155,7 +155,7 @@ def test_screenshots_of_every_market_page(site, width):
     pages = {
         "latest": "/latest?preset=purchases",
         "screener": "/screener?codes=P&sort=value&min=100000",
-        "clusters": "/clusters?" + RANGE + "&cluster=1363651:2023-06-30",
+        "clusters": "/clusters?" + RANGE + "&cluster=316709:2023-03-14",
         "market": "/market?per=W&" + RANGE,
     }
     for name, path in pages.items():

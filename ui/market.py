@@ -220,7 +220,7 @@ def sort_controls(where=st) -> None:
              format_func={"desc": "Largest / newest first", "asc": "Smallest / oldest first"}.get)  # fmt: skip
 
 
-def pager(total_pages: int, where=st) -> None:
+def pager(total_pages: int, where=st, exact: bool = True) -> None:
     """Page number box. A page past the last one (from a URL) moves to the last page, and says so."""
     ss = st.session_state
     total_pages = max(1, total_pages)
@@ -233,8 +233,8 @@ def pager(total_pages: int, where=st) -> None:
             ss["_m_last"] = ss["_m_last"].replace(page=total_pages)
         st.rerun()
     col, _ = where.columns([1, 3])
-    col.number_input(f"Page (of {total_pages:,})", min_value=1, max_value=max(1, total_pages), step=1,
-                     key=_key("page"))  # fmt: skip
+    label = f"Page (of {total_pages:,})" if exact else "Page"
+    col.number_input(label, min_value=1, max_value=max(1, total_pages), step=1, key=_key("page"))
 
 
 def trade_columns(years: int = 2) -> dict:
