@@ -366,10 +366,17 @@ def _period(freq: str) -> str:
     return f"date_trunc('{FREQS[freq]}', t.transaction_date)"
 
 
-def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.DataFrame:
+def _counted(store: Store, include_suspect: bool) -> str:
+    return signals.counted_where(signals.ensure_index(store), include_suspect)
+
+
+def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M", include_suspect: bool = False):
     """Open-market $ flow per period over the market (or the rows of `where`): one row per period x direction x
     plan status. Columns: period, direction ("Buy" for P, "Sell" for S), plan ("10b5-1 plan", "Discretionary",
-    "Plan status unknown"), value (sells negative), shares (sells negative), trades (rows)."""
+    "Plan status unknown"), value (sells negative), shares (sells negative), trades (rows).
+
+    Counted rows only, as in issuer totals: a trade reported in several owners' filings once, suspect values
+    (typo prices) left out unless include_suspect."""
     cols = ["period", "direction", "plan", "value", "shares", "trades"]
     if not store.has_data():
         return pd.DataFrame(columns=cols)
@@ -382,6 +389,7 @@ def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.D
                sum(CASE t.code WHEN 'P' THEN 1 ELSE -1 END * coalesce(t.shares, 0)) AS shares,
                count(*) AS trades
         FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
+          AND {_counted(store, include_suspect)}
         GROUP BY ALL ORDER BY period, direction, plan""",
         params,
     )
@@ -391,9 +399,9 @@ def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.D
     return out[cols]
 
 
-def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M") -> pd.DataFrame:
+def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M", include_suspect: bool = False):
     """Per period: buy_filings (filings with an open-market purchase), sell_filings (with a sale), ratio =
-    buy_filings / sell_filings (blank with no sales), bought and sold in $."""
+    buy_filings / sell_filings (blank with no sales), bought and sold in $ (counted rows, as market_flow)."""
     cols = ["period", "buy_filings", "sell_filings", "ratio", "bought", "sold"]
     if not store.has_data():
         return pd.DataFrame(columns=cols)
@@ -406,6 +414,7 @@ def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M") -> p
                coalesce(sum(t.value) FILTER (WHERE t.code = 'P'), 0) AS bought,
                coalesce(sum(t.value) FILTER (WHERE t.code = 'S'), 0) AS sold
         FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
+          AND {_counted(store, include_suspect)}
         GROUP BY ALL ORDER BY period""",
         params,
     )
@@ -415,9 +424,10 @@ def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M") -> p
     return out[cols]
 
 
-def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20) -> pd.DataFrame:
-    """Issuers with the largest net open-market buying (bought - sold, $) among the rows of `where`, net > 0
-    only, largest first. Columns: issuer_cik, ticker, issuer_name, bought, sold, net, buyers, sellers."""
+def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_suspect: bool = False):
+    """Issuers with the largest net open-market buying (bought - sold, $) among the counted rows of `where`
+    (as market_flow), net > 0 only, largest first. Columns: issuer_cik, ticker, issuer_name, bought, sold, net,
+    buyers, sellers."""
     cols = ["issuer_cik", "ticker", "issuer_name", "bought", "sold", "net", "buyers", "sellers"]
     if not store.has_data():
         return pd.DataFrame(columns=cols)
@@ -432,7 +442,7 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20) -> pd.DataF
                bought - sold AS net,
                count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'P') AS buyers,
                count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'S') AS sellers
-        FROM trades t WHERE t.code IN ('P', 'S') AND ({wsql})
+        FROM trades t WHERE t.code IN ('P', 'S') AND ({wsql}) AND {_counted(store, include_suspect)}
         GROUP BY t.issuer_cik HAVING net > 0 ORDER BY net DESC, t.issuer_cik LIMIT {n}""",
         params,
     )[cols]
@@ -460,7 +470,9 @@ def cluster_buys(
 
     Clusters are built per issuer from its purchase days in date order: a cluster opens at the first purchase not
     yet in a cluster and takes every purchase up to `window_days` days after it; the next one opens at the first
-    purchase after that. Kept when it has >= min_insiders distinct insiders and >= min_value total $.
+    purchase after that. Kept when it has >= min_insiders distinct insiders and >= min_value total $. A purchase
+    reported in several owners' filings (a fund and its general partner) counts once, for the owner who filed it
+    first (analytics.flow's joint-filing rule).
     One row per cluster (CLUSTER_COLUMNS), newest first: start/end = first/last purchase, window_end = start +
     window, names "; "-joined, delta_own = shares bought / shares the buyers held before their first purchase
     in the cluster (buyers whose holding before is known and positive)."""
@@ -472,7 +484,8 @@ def cluster_buys(
     wsql, params = and_(rng, where)
     days = store.query(
         f"""WITH {TRADES},
-        buys AS (SELECT * FROM trades t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})),
+        buys AS (SELECT * FROM trades t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})
+                 AND {_counted(store, include_suspect=True)}),
         many AS (SELECT issuer_cik FROM buys GROUP BY issuer_cik HAVING count(DISTINCT owner_cik) >= {min_insiders})
         SELECT issuer_cik, owner_cik, transaction_date AS d, arg_max(owner_name, filing_date) AS owner_name,
                arg_max(ticker, filing_date) AS ticker, arg_max(issuer_name, filing_date) AS issuer_name,
@@ -540,7 +553,8 @@ def _clusters(days: pd.DataFrame, window_days: int) -> pd.DataFrame:
 
 
 def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The purchase rows (code P) of one issuer between two trade dates: one cluster's trades for its timeline.
+    """The purchase rows (code P) of one issuer between two trade dates, each purchase once (as cluster_buys):
+    one cluster's trades for its timeline.
     Columns: transaction_date, owner_name, owner_cik, role, shares, price, value, owned_after, delta_own,
     accession, filing_url."""
     cols = ["transaction_date", "owner_name", "owner_cik", "role", "shares", "price", "value", "owned_after",
@@ -551,6 +565,7 @@ def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) 
         f"""WITH {TRADES}
         SELECT {", ".join("t." + c for c in cols)} FROM trades t
         WHERE t.code = 'P' AND t.issuer_cik = ? AND t.transaction_date BETWEEN ? AND ?
+          AND {_counted(store, include_suspect=True)}
         ORDER BY t.transaction_date, t.accession, t.seq""",
         [int(issuer_cik), pd.Timestamp(start), pd.Timestamp(end)],
     )

@@ -415,11 +415,12 @@ class MarketFilters(Filters):
     buyers = IntOption("buyers", 2, "minimum insiders per cluster", 2, 1000)
     cluster_min = AmountOption("cmin", "minimum cluster total", "value", ">=", MAX_AMOUNT)
     cluster = ClusterKey("cluster", "", "cluster")
+    suspect = OneOf("suspect", "suspect values", ("out", "in"))
 
     PAIRS = (("min_value", "max_value"), ("min_price", "max_price"), ("min_shares", "max_shares"),
              ("min_own", "max_own"), ("filed_start", "filed_end"))  # fmt: skip
     VIEW = ("freq", "unit", "derivative", "years", "sort", "order", "page", "preset", "per", "window", "buyers",
-            "cluster_min", "cluster")  # fmt: skip
+            "cluster_min", "cluster", "suspect")  # fmt: skip
 
     @classmethod
     def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[MarketFilters, list[Notice]]:

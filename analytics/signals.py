@@ -28,6 +28,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 FIRST_BUY_YEARS = 2  # default N of "first buy in N years"
 MAX_YEARS = 20
 
@@ -138,10 +142,30 @@ def _literal(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Index:
-    """The two index files of one snapshot, as SQL table expressions."""
+    """The index files of one snapshot, as SQL table expressions: trade days, trader types per insider-year, and
+    rows left out of market totals (`excluded`: row_id, why = 'joint_duplicate' | 'suspect')."""
 
     days: str
     years: str
+    excluded: str
+
+
+def _excluded(store) -> pd.DataFrame:
+    """Rows that must not count twice or at all in market totals: joint-filing duplicates (analytics.flow's rule,
+    in SQL over the whole store) and suspect values among open-market trades (analytics.quality's rule)."""
+    from analytics.flow import joint_duplicates_sql
+    from analytics.quality import suspect_values
+
+    dups = store.query(f"SELECT row_id FROM ({joint_duplicates_sql()})")
+    rows = store.query(
+        'SELECT row_id, issuer_cik, security_title, transaction_date, price, price_low, price_high, flags, "table", '
+        "code FROM transactions WHERE superseded_by IS NULL AND \"table\" = 'nonDerivative' AND code IN ('P', 'S')"
+    )
+    suspect = (
+        rows.loc[suspect_values(rows).to_numpy(dtype=bool), ["row_id"]] if len(rows) else rows[["row_id"]]
+    )
+    out = pd.concat([dups.assign(why="joint_duplicate"), suspect.assign(why="suspect")], ignore_index=True)
+    return out.astype({"row_id": "string", "why": "string"})
 
 
 def ensure_index(store) -> Index:
@@ -150,21 +174,31 @@ def ensure_index(store) -> Index:
     of one; older snapshots' files are removed."""
     folder = Path(store.root) / "cache" / "signals"
     tag = snapshot_tag(store)
-    days, years_file = folder / f"days-{tag}.parquet", folder / f"years-{tag}.parquet"
-    for path, sql in ((days, DAYS_SQL), (years_file, YEARS_SQL)):
+    paths = {name: folder / f"{name}-{tag}.parquet" for name in ("days", "years", "excluded")}
+    for name, path in paths.items():
         if path.is_file():
             continue
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".tmp-{uuid.uuid4().hex}-{path.name}"
         try:
-            store.query(f"COPY ({sql}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+            if name == "excluded":
+                pq.write_table(pa.Table.from_pandas(_excluded(store), preserve_index=False), tmp)
+            else:
+                sql = DAYS_SQL if name == "days" else YEARS_SQL
+                store.query(f"COPY ({sql}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
     for old in folder.glob("*.parquet"):
-        if old not in (days, years_file) and time.time() - old.stat().st_mtime > 60:
+        if old not in paths.values() and time.time() - old.stat().st_mtime > 60:
             old.unlink(missing_ok=True)
-    return Index(days=f"read_parquet({_literal(days)})", years=f"read_parquet({_literal(years_file)})")
+    return Index(**{name: f"read_parquet({_literal(path)})" for name, path in paths.items()})
+
+
+def counted_where(index: Index, include_suspect: bool = False, alias: str = "t") -> str:
+    """SQL: the row counts in market totals (not a joint-filing duplicate; not a suspect value unless asked)."""
+    why = "('joint_duplicate')" if include_suspect else "('joint_duplicate', 'suspect')"
+    return f"{alias}.row_id NOT IN (SELECT row_id FROM {index.excluded} WHERE why IN {why})"
 
 
 def signal_joins(index: Index, alias: str = "t") -> str:

@@ -47,7 +47,8 @@ st.markdown(plain(
     + (f", issuers {', '.join(f.tickers)}" if f.tickers else "") + "."
 ))  # fmt: skip
 st.caption("A cluster opens at the first purchase not yet in a cluster and takes every purchase up to the window's "
-           "end; a joint filing counts as one insider (its first reporting owner). \u0394Own = shares bought / "
+           "end; a joint filing counts as one insider (its first reporting owner), and a purchase reported in several "
+           "owners' filings (a fund and its general partner) counts once. \u0394Own = shares bought / "
            "shares the buyers held before their first purchase in the cluster.")  # fmt: skip
 
 with guarded("Clusters"):

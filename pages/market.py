@@ -25,7 +25,10 @@ sb.radio("Per", options=list(mk.PER_NAMES), key="m_per", format_func=mk.PER_NAME
 mk.ticker_box()
 mk.roles_box()
 mk.plan_box()
-f, notes = mk.settle("market", base, ("start", "end", "per", "tickers", "roles", "plan"))
+sb.checkbox("Include suspect values", key="m_suspect",
+            help="Typo prices (far outside their own footnoted range, implausibly large, or far from the issuer's "
+            "other trades that week) are left out of the totals unless this is ticked.")  # fmt: skip
+f, notes = mk.settle("market", base, ("start", "end", "per", "tickers", "roles", "plan", "suspect"))
 st.title("Market flow")
 mk.show_notes(notes)
 if not data.store().has_data():
@@ -34,7 +37,9 @@ if not data.store().has_data():
     )
     st.stop()
 fm = f.replace(codes=("P", "S"))
-st.caption(plain(fm.describe()) + " Sales under 10b5-1 plans are drawn apart (hatched).")
+st.caption(plain(fm.describe()) + " Sales under 10b5-1 plans are drawn apart (hatched). A trade reported in "
+           "several owners' filings counts once; suspect values are "
+           + ("included." if f.suspect == "in" else "left out (tick \u201cInclude suspect values\u201d)."))  # fmt: skip
 
 with guarded("Market charts"):
     flow, ratio, top = mk.charts(f)

@@ -6,6 +6,9 @@ comparing it with analytics.market catches a bug in either. Rules (as README "Cl
   reportingOwner; the trade date is transactionDate (the period of report when it is missing or before 1990);
 - a 4/A restating Table I transactions of an original (same issuer, same first owner, same period) replaces the
   original's Table I transactions;
+- a purchase reported in several owners' filings counts once (the joint-filing rule of analytics.flow, applied
+  here with its pandas implementation to rows read from the XML; the pages use the SQL one), for the row filed
+  first (filing dates from `filing_dates`, as the store has them);
 - per issuer, purchase days in date order; a cluster opens at the first purchase not yet in a cluster and takes
   every purchase up to `window` days after it; kept with >= min_insiders distinct insiders.
 """
@@ -45,8 +48,11 @@ def _number(raw: str | None) -> float | None:
         return None
 
 
-def read_purchases(files: list[Path]) -> list[dict]:
-    """Every live open-market purchase row of the files: issuer, owner, name, ticker, date, shares, value."""
+def read_purchases(
+    files: list[Path], filing_dates: dict[str, str] | None = None, once: bool = True
+) -> list[dict]:
+    """Every live open-market purchase row of the files (issuer, owner, name, ticker, date, shares, value); with
+    `once`, a purchase reported in several owners' filings only once (as totals count it; listings show all)."""
     filings = []
     for path in files:
         root = etree.fromstring(path.read_bytes(), _PARSER)
@@ -65,6 +71,13 @@ def read_purchases(files: list[Path]) -> list[dict]:
                 "date": _date(_text(tx, "transactionDate")) or period,
                 "shares": shares or 0.0,
                 "value": (shares * price) if shares is not None and price is not None else 0.0,
+                "price": price,
+                "owned_after": _number(_text(tx, "postTransactionAmounts/sharesOwnedFollowingTransaction")),
+                "direct_indirect": _text(tx, "ownershipNature/directOrIndirectOwnership"),
+                "nature": _text(tx, "ownershipNature/natureOfOwnership"),
+                "security_title": _text(tx, "securityTitle"),
+                "acquired_disposed": _text(tx, "transactionAmounts/transactionAcquiredDisposedCode"),
+                "seq": len(rows),
             })  # fmt: skip
         filings.append({
             "accession": path.stem,
@@ -90,7 +103,30 @@ def read_purchases(files: list[Path]) -> list[dict]:
         for r in f["rows"]:
             out.append({"issuer": f["issuer"], "owner": f["owner"], "name": f["name"], "ticker": f["ticker"],
                         "accession": f["accession"], **r})  # fmt: skip
-    return out
+    return _once(out, filing_dates or {}) if once else out
+
+
+def _once(rows: list[dict], filing_dates: dict[str, str]) -> list[dict]:
+    """Drop the rows that repeat a purchase another owner's filing reported first (analytics.flow's rule)."""
+    import pandas as pd
+
+    from analytics.flow import joint_duplicates
+
+    if not rows:
+        return rows
+    frame = pd.DataFrame(rows)
+    tx = pd.DataFrame({
+        "row_id": frame["accession"] + ":" + frame["seq"].astype(str), "accession": frame["accession"],
+        "seq": frame["seq"], "filing_date": pd.to_datetime(frame["accession"].map(filing_dates)),
+        "owner_cik": frame["owner"], "owner_name": frame["name"], "owner_names": frame["name"],
+        "direct_indirect": frame["direct_indirect"], "nature": frame["nature"],
+        "security_title": frame["security_title"], "issuer_cik": frame["issuer"], "table": "nonDerivative",
+        "transaction_date": pd.to_datetime(frame["date"]), "code": "P",
+        "acquired_disposed": frame["acquired_disposed"], "shares": frame["shares"], "price": frame["price"],
+        "owned_after": frame["owned_after"],
+    })  # fmt: skip
+    keep = joint_duplicates(tx)["duplicate_of"].isna().to_numpy()
+    return [r for r, k in zip(rows, keep, strict=True) if k]
 
 
 def clusters(purchases: list[dict], start: dt.date, end: dt.date, window: int = 30, min_insiders: int = 2):

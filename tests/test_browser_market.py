@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from analytics import market
 from analytics.market_filters import MarketFilters
 from charts import export
+from loaders.ingest import read_filing_dates
 from loaders.store import Store
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, StreamlitServer, need_chromium
 from tests.conftest import ROOT, need_corpus
@@ -137,7 +138,11 @@ def test_cluster_insiders_and_totals_equal_an_independent_count_from_the_xml(sit
     server, browser, _, corpus = site
     context, page = _open(browser, server.url + "/clusters?" + RANGE)
     rows = list(csv.DictReader(io.StringIO(_download(page, "dl-clusters-csv").decode())))
-    want = clusters(read_purchases(sorted(corpus.glob("*.xml"))), dt.date(2023, 1, 1), dt.date(2023, 7, 31))
+    want = clusters(
+        read_purchases(sorted(corpus.glob("*.xml")), read_filing_dates(corpus)),
+        dt.date(2023, 1, 1),
+        dt.date(2023, 7, 31),
+    )
     got = {(int(r["CIK"]), r["First buy"][:10]): (int(r["Insiders"]), float(r["Total ($)"])) for r in rows}
     expected = {(cik, day.isoformat()): (len(c["insiders"]), c["value"]) for (cik, day), c in want.items()}
     assert got.keys() == expected.keys() and len(got) > 100

@@ -10,7 +10,16 @@ import pytest
 from analytics import market, signals
 from loaders.ingest import ingest_dir
 from loaders.store import Store
-from tests.fixtures.market_history import CLUSTER_DLTA, EXPECTED, TRADES, write_market_history
+from tests.fixtures.market_history import (
+    CLUSTER_DLTA,
+    EXPECTED,
+    JOINT,
+    N_FILINGS,
+    N_ROWS,
+    TRADES,
+    TYPO,
+    write_market_history,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +28,7 @@ def store(tmp_path_factory) -> Store:
     write_market_history(tmp / "xml")
     s = Store(tmp / "data")
     report = ingest_dir(tmp / "xml", s)
-    assert report.new == len(TRADES) + 3 and not report.failed
+    assert report.new == N_FILINGS and not report.failed
     return s
 
 
@@ -63,9 +72,9 @@ def test_filter_on_signals(store):
     }
     assert page.total == 3
     firsts = _all_rows(store, signal_where=("t.first_buy", []))
-    # Otto 2019 + 2022, Uma 2019, Carl, Alan, Dora 2020, Fred DLTA 2019 + 2022-01-10 (two rows) + GAMA, Nora;
-    # not Gina (EPSL's history is too short to tell)
-    assert firsts.total == 11 == len(firsts.rows) and firsts.rows["first_buy"].all()
+    # Otto 2019 + 2022, Uma 2019, Carl, Alan, Dora 2020, Fred DLTA 2019 + 2022-01-10 (two rows) + GAMA, Nora,
+    # the fund and its GP (each owner's report is a row here); not Gina (EPSL's history is too short to tell)
+    assert firsts.total == 13 == len(firsts.rows) and firsts.rows["first_buy"].all()
     assert "Greenfield Gina" not in set(firsts.rows["owner_name"])
 
 
@@ -100,7 +109,7 @@ def test_screen_sorts_by_every_column_and_paginates(store):
     """Guards against a column that cannot be sorted, pages that overlap or skip rows, and a wrong total."""
     everything = _all_rows(store, sort="value", descending=True)
     n = everything.total
-    assert n == len(everything.rows) == sum(len(t[4]) for t in TRADES)
+    assert n == len(everything.rows) == N_ROWS
     pages = [market.screen(store, sort="value", page=p, page_size=7) for p in range(1, 7)]
     assert pages[0].pages == -(-n // 7)
     stitched = pd.concat([p.rows for p in pages if len(p.rows)])
@@ -122,7 +131,8 @@ def test_latest_summarises_each_filing_and_code(store):
     assert f["shares"] == 4_000 and f["value"] == 50_000 and f["price"] == pytest.approx(12.5)
     assert f["owned_before"] == 1_000 and f["owned_after"] == 5_000 and f["delta_own"] == pytest.approx(4.0)
     assert f["first_buy"] and f["largest"] and f["n_rows"] == 2 and f["cmp_class"] == "unclassified"
-    assert len(page.rows) == sum(1 for t in TRADES if t[3] == "P") and not page.more and page.total is None
+    n_p = sum(1 for t in TRADES if t[3] == "P") + 2  # + the joint filing, as each owner filed it
+    assert len(page.rows) == n_p and not page.more and page.total is None
     assert list(page.rows["filing_date"]) == sorted(page.rows["filing_date"], reverse=True)
     assert f["filing_url"].endswith(f"/{f['accession']}-index.htm")
 
@@ -143,7 +153,7 @@ def test_latest_pages_through_the_feed(store):
     assert list(zip(both["accession"], both["code"], strict=True)) == list(
         zip(full["accession"], full["code"], strict=True)
     )
-    rich = market.latest(store, min_value=45_000, page_size=1)
+    rich = market.latest(store, market.codes_where(("P",)), min_value=45_000, page_size=1)
     assert list(rich.rows["owner_name"]) == ["First Fred"] and not rich.more
 
 
@@ -152,16 +162,19 @@ def test_latest_widens_its_window_until_the_page_is_full(store, monkeypatch):
     few rows, a $ floor met only by older filings still fills the page."""
     monkeypatch.setattr(market, "WINDOW_ROWS", 1)
     page = market.latest(store, market.codes_where(("S",)), min_value=13_000, page_size=2)
-    assert list(page.rows["trade_date"].dt.date.astype(str)) == ["2022-09-01", "2022-03-14"] and page.more
+    assert list(page.rows["trade_date"].dt.date.astype(str)) == ["2022-09-01", "2022-08-15"] and page.more
     second = market.latest(store, market.codes_where(("S",)), min_value=13_000, page_size=2, page=2)
-    assert list(second.rows["trade_date"].dt.date.astype(str)) == ["2021-08-02"] and not second.more
+    assert (
+        list(second.rows["trade_date"].dt.date.astype(str)) == ["2022-03-14", "2021-08-02"]
+        and not second.more
+    )
 
 
 @pytest.mark.parametrize(
     ("preset", "expected"),
     [
-        ("purchases", {t[0].name for t in TRADES if t[3] == "P"}),
-        ("sales", {t[0].name for t in TRADES if t[3] == "S"}),
+        ("purchases", {t[0].name for t in TRADES if t[3] == "P"} | {"Delta Fund LP", "Delta Fund GP LLC"}),
+        ("sales", {t[0].name for t in TRADES if t[3] == "S"} | {"Typo Tom"}),
         ("officer-purchases", {"Unclassified Uma", "Awards Alan"}),
         ("ceo-cfo-purchases", {"Unclassified Uma"}),
         ("biggest-week", {"Routine Rita"}),
@@ -193,12 +206,12 @@ def test_cluster_buys_on_known_history(store):
     c = dlta.iloc[0]
     assert set(map(int, c["owner_ciks"].split("|"))) == CLUSTER_DLTA["insiders"]
     assert (
-        c["insiders"] == 3 and c["value"] == CLUSTER_DLTA["value"] and c["trades"] == CLUSTER_DLTA["trades"]
-    )
+        c["insiders"] == 4 and c["value"] == CLUSTER_DLTA["value"] and c["trades"] == CLUSTER_DLTA["trades"]
+    )  # the fund's purchase, reported by the fund and by its general partner, counts once
     assert (c["start"], c["end"]) == (pd.Timestamp(CLUSTER_DLTA["start"]), pd.Timestamp(CLUSTER_DLTA["end"]))
-    assert c["names"] == "Crossissuer Carl; Day-thirty Dora; First Fred"
-    # buyers' holdings before their first buy in the cluster: Fred 1,000, Carl 4,800, Dora 1,000
-    assert c["delta_own"] == pytest.approx((4_000 + 600 + 300) / (1_000 + 4_800 + 1_000))
+    assert c["names"] == "Crossissuer Carl; Day-thirty Dora; Delta Fund LP; First Fred"
+    # buyers' holdings before their first buy in the cluster: Fred 1,000, Carl 4,800, Dora 1,000, the fund 100,000
+    assert c["delta_own"] == pytest.approx((4_000 + 600 + 300 + 1_000) / (1_000 + 4_800 + 1_000 + 100_000))
     gama = clusters[clusters["ticker"] == "GAMA"].sort_values("start")
     assert [(r.start.date().isoformat(), r.insiders, r.value) for r in gama.itertuples()] == [
         ("2022-05-01", 2, 1_400 + 35_000),  # Fred, Otto
@@ -207,7 +220,12 @@ def test_cluster_buys_on_known_history(store):
     # Nora held nothing before: her shares stay out of ΔOwn (Uma held 1,200, Alan 3,000)
     assert gama.iloc[1]["delta_own"] == pytest.approx((3_000 + 100) / (1_200 + 3_000))
     narrow = market.cluster_buys(store, dt.date(2019, 1, 1), dt.date(2022, 12, 31), window_days=29)
-    assert set(narrow[narrow["ticker"] == "DLTA"]["insiders"]) == {2}  # Dora (day 30) falls out
+    narrow_dlta = narrow[narrow["ticker"] == "DLTA"].sort_values("start")
+    # Dora (day 30) falls out, and opens the next window with Fred's 2022-03-01 buy
+    assert [(r.start.date().isoformat(), r.insiders) for r in narrow_dlta.itertuples()] == [
+        ("2022-01-10", 3),
+        ("2022-02-09", 2),
+    ]
     big = market.cluster_buys(store, dt.date(2019, 1, 1), dt.date(2022, 12, 31), min_insiders=3)
     assert sorted(big["ticker"]) == ["DLTA", "GAMA"]
     rich = market.cluster_buys(store, dt.date(2019, 1, 1), dt.date(2022, 12, 31), min_value=40_000)
@@ -216,12 +234,18 @@ def test_cluster_buys_on_known_history(store):
     assert trades["value"].sum() == CLUSTER_DLTA["value"] and len(trades) == CLUSTER_DLTA["trades"]
 
 
-def _expected_frame() -> pd.DataFrame:
+def _expected_frame(include_suspect: bool = False) -> pd.DataFrame:
+    """Every counted trade row written out from the fixture: the joint filing once, the typo only if asked."""
     rows = []
     for owner, issuer, day, code, tranches, _owned, plan, _late in TRADES:
         for shares, price in tranches:
             rows.append({"owner": owner.cik, "ticker": issuer[2], "date": pd.Timestamp(day), "code": code,
                          "value": shares * price, "plan": plan})  # fmt: skip
+    rows.append({"owner": JOINT["fund"], "ticker": "DLTA", "date": pd.Timestamp(JOINT["day"]), "code": "P",
+                 "value": JOINT["shares"] * JOINT["price"], "plan": False})  # fmt: skip
+    if include_suspect:
+        rows.append({"owner": TYPO["owner"], "ticker": "GAMA", "date": pd.Timestamp(TYPO["day"]), "code": "S",
+                     "value": TYPO["value"], "plan": False})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -242,9 +266,11 @@ def test_market_flow_ratio_and_top_issuers_match_an_independent_count(store):
     assert (weekly["period"].dt.dayofweek == 0).all() and weekly["value"].sum() == pytest.approx(signed.sum())
 
     ratio = market.buy_sell_ratio(store, freq="Q").set_index("period")
-    q = pd.Timestamp("2022-01-01")  # Q1 2022: Fred x2 + Carl + Dora + Gina buy filings; Rita sells once
+    q = pd.Timestamp(
+        "2022-01-01"
+    )  # Q1 2022: Fred x2, Carl, Dora, Gina, the fund (not its GP); Rita sells once
     assert (
-        ratio.loc[q, "buy_filings"] == 5 and ratio.loc[q, "sell_filings"] == 1 and ratio.loc[q, "ratio"] == 5
+        ratio.loc[q, "buy_filings"] == 6 and ratio.loc[q, "sell_filings"] == 1 and ratio.loc[q, "ratio"] == 6
     )
 
     top = market.top_issuers(
@@ -254,6 +280,24 @@ def test_market_flow_ratio_and_top_issuers_match_an_independent_count(store):
     net = (y22["value"].where(y22["code"] == "P", -y22["value"])).groupby(y22["ticker"]).sum()
     assert dict(zip(top["ticker"], top["net"], strict=True)) == pytest.approx(net[net > 0].to_dict())
     assert list(top["net"]) == sorted(top["net"], reverse=True)
+
+
+def test_joint_duplicates_and_suspect_values_stay_out_of_market_totals(store):
+    """Guards against a trade reported by a fund and by its general partner counted twice, and a unit-typo price
+    ($1,400 against a $13.50-$14.50 range) swamping the market's sales, while the toggle still brings it back."""
+    aug = pd.Timestamp("2022-08-01")
+    sold = market.market_flow(store).query("direction == 'Sell'").groupby("period")["value"].sum()
+    assert aug not in sold.index or sold[aug] == 0
+    with_typo = market.market_flow(store, include_suspect=True).query("direction == 'Sell'")
+    assert with_typo.groupby("period")["value"].sum()[aug] == -TYPO["value"]
+    jan = market.market_flow(store).query("direction == 'Buy'").groupby("period")["value"].sum()
+    assert (
+        jan[pd.Timestamp("2022-01-01")] == 50_000 + 500 + JOINT["shares"] * JOINT["price"]
+    )  # Fred, Gina, fund
+    top = market.top_issuers(store, include_suspect=True)
+    assert "GAMA" not in set(top["ticker"])  # the typo sale makes GAMA a net seller once included
+    page = market.screen(store, market.codes_where(("P",)), page_size=500)
+    assert {JOINT["fund"], JOINT["gp"]} <= set(page.rows["owner_cik"])  # listings show each owner's report
 
 
 def test_empty_store_gives_empty_frames(tmp_path):

@@ -54,6 +54,8 @@ def _to_widgets(f: MarketFilters) -> None:
             value = list(value)
         elif spec.name in ("first_buy", "largest"):
             value = value == "yes"
+        elif spec.name == "suspect":
+            value = value == "in"
         ss[_key(spec.name)] = value
 
 
@@ -81,6 +83,8 @@ def _from_widgets(base: MarketFilters, names: tuple[str, ...]) -> MarketFilters:
             v = ss.get("_m_insider_cik")
         elif name in ("first_buy", "largest"):
             v = "yes" if v else "all"
+        elif name == "suspect":
+            v = "in" if v else "out"
         elif name == "codes":
             v = tuple(v or ())
         elif isinstance(v, list):
@@ -336,8 +340,10 @@ def _charts(root: str, ver: str, key: tuple) -> tuple[pd.DataFrame, pd.DataFrame
     f = _filters(key)
     store = Store(root)
     where = f.replace(codes=("P", "S")).base_where("t")
-    return (market.market_flow(store, where, f.per), market.buy_sell_ratio(store, where, f.per),
-            market.top_issuers(store, where, 20))  # fmt: skip
+    keep = f.suspect == "in"
+    return (market.market_flow(store, where, f.per, include_suspect=keep),
+            market.buy_sell_ratio(store, where, f.per, include_suspect=keep),
+            market.top_issuers(store, where, 20, include_suspect=keep))  # fmt: skip
 
 
 def charts(f: MarketFilters) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
