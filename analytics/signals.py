@@ -150,16 +150,29 @@ class Index:
     excluded: str
 
 
-def _excluded(store) -> pd.DataFrame:
-    """Rows that must not count twice or at all in market totals: joint-filing duplicates (analytics.flow's rule,
-    in SQL over the whole store) and suspect values among open-market trades (analytics.quality's rule)."""
-    from analytics.flow import joint_duplicates_sql
-    from analytics.quality import suspect_values
+_OPEN_MARKET = "\"table\" = 'nonDerivative' AND code IN ('P', 'S')"
 
-    dups = store.query(f"SELECT row_id FROM ({joint_duplicates_sql()})")
+
+def _excluded(store) -> pd.DataFrame:
+    """Open-market rows that must not count twice or at all in market totals: joint-filing duplicates
+    (analytics.flow's rule, in SQL) and suspect values (analytics.quality's rule). Only rows that can be suspect
+    reach pandas: flagged ones, prices far outside their own range, and trades of issuer securities whose prices
+    spread by the outlier factor (the only groups where a price outlier can exist)."""
+    from analytics.flow import joint_duplicates_sql
+    from analytics.quality import FAR_FACTOR, OUTLIER_FACTOR, suspect_values
+
+    dups = store.query(f"SELECT row_id FROM ({joint_duplicates_sql(_OPEN_MARKET)})")
+    title = "lower(trim(coalesce(security_title, '')))"
     rows = store.query(
-        'SELECT row_id, issuer_cik, security_title, transaction_date, price, price_low, price_high, flags, "table", '
-        "code FROM transactions WHERE superseded_by IS NULL AND \"table\" = 'nonDerivative' AND code IN ('P', 'S')"
+        f"""WITH om AS (SELECT row_id, issuer_cik, security_title, transaction_date, price, price_low, price_high,
+                               flags, "table", code, {title} AS _title
+                        FROM transactions WHERE superseded_by IS NULL AND {_OPEN_MARKET}),
+        spread AS (SELECT issuer_cik, _title FROM om WHERE price > 0 AND transaction_date IS NOT NULL
+                   GROUP BY ALL HAVING max(price) >= {OUTLIER_FACTOR} * min(price))
+        SELECT * EXCLUDE (_title) FROM om
+        WHERE regexp_matches(coalesce(flags, ''), 'implausible_value|price_outlier')
+           OR (price > {FAR_FACTOR} * price_high OR price * {FAR_FACTOR} < price_low)
+           OR (issuer_cik, _title) IN (SELECT (issuer_cik, _title) FROM spread)"""
     )
     suspect = (
         rows.loc[suspect_values(rows).to_numpy(dtype=bool), ["row_id"]] if len(rows) else rows[["row_id"]]
