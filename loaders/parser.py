@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -37,6 +38,11 @@ _NO_DERIVATIVE = dict.fromkeys(
     ("conversion_price", "exercise_date", "expiration_date", "underlying_title", "underlying_shares")
 )
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
+# Values outside these ranges become null with a flag (issue 6): the store's datetime64[ns] ends in April 2262, a
+# CIK has at most 10 digits, and no share count, price or holding is negative or reaches a quadrillion.
+MIN_YEAR, MAX_YEAR = 1900, 2261
+MAX_CIK = 9_999_999_999
+MAX_AMOUNT = 1e15
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}")
 
 _XML = etree.XMLParser(
@@ -129,7 +135,23 @@ def _clean(text: str | None) -> str | None:
 
 
 def to_number(raw: str | None) -> float | None:
-    """'1,000' -> 1000.0, '$19.25' -> 19.25, '923 F1' -> 923.0, '923(1)' -> 923.0; anything else -> None."""
+    """'1,000' -> 1000.0, '$19.25' -> 19.25, '923 F1' -> 923.0, '923(1)' -> 923.0; anything else (and inf, nan)
+    -> None."""
+    x = _number(raw)
+    return x if x is not None and math.isfinite(x) else None
+
+
+def amount(raw: str | None) -> tuple[float | None, bool]:
+    """(shares/price/holding, out_of_range): negative, infinite or absurd (> MAX_AMOUNT) values give (None, True)."""
+    x = _number(raw)
+    if x is None:
+        return None, False
+    if not math.isfinite(x) or x < 0 or x > MAX_AMOUNT:
+        return None, True
+    return x, False
+
+
+def _number(raw: str | None) -> float | None:
     if raw is None:
         return None
     try:
@@ -146,7 +168,19 @@ def to_number(raw: str | None) -> float | None:
 
 
 def to_date(raw: str | None) -> dt.date | None:
-    """ISO dates (with or without a timezone suffix) and MM/DD/YYYY; None when unusable."""
+    """ISO dates (with or without a timezone suffix) and MM/DD/YYYY; None when unusable or outside the years
+    MIN_YEAR..MAX_YEAR (date_out_of_range says which)."""
+    day = _any_date(raw)
+    return day if day is not None and MIN_YEAR <= day.year <= MAX_YEAR else None
+
+
+def date_out_of_range(raw: str | None) -> bool:
+    """True when raw is a real calendar date outside MIN_YEAR..MAX_YEAR (9999-12-31, 2300-01-01, 0022-05-01)."""
+    day = _any_date(raw)
+    return day is not None and not MIN_YEAR <= day.year <= MAX_YEAR
+
+
+def _any_date(raw: str | None) -> dt.date | None:
     if not raw:
         return None
     try:
@@ -323,7 +357,17 @@ class _Document:
         top = {c.tag: _clean(c.text) for c in root if len(c) == 0}
         form = top.get("documentType") or "4"
         period = to_date(top.get("periodOfReport"))
-        sig_date = to_date(_t(root, "ownerSignature/signatureDate"))
+        sig_raw = _t(root, "ownerSignature/signatureDate")
+        sig_date = to_date(sig_raw)
+        filing_flags = [
+            name
+            for name, raw in (
+                ("period_out_of_range", top.get("periodOfReport")),
+                ("signature_date_out_of_range", sig_raw),
+                ("original_date_out_of_range", top.get("dateOfOriginalSubmission")),
+            )
+            if date_out_of_range(raw)
+        ]
         fdate, fsource = self.filing_date, self.filing_date_source
         if fdate is None:
             fdate, fsource = (sig_date, "signature") if sig_date else (period, "period")
@@ -331,12 +375,16 @@ class _Document:
         issuer_el = root.find("issuer")
         iv = _leaves(issuer_el)[0].get if issuer_el is not None else {}.get
         issuer_cik = _int(iv("issuerCik"))
+        if iv("issuerCik") and issuer_cik is None:
+            filing_flags.append("issuer_cik_invalid")
         self.issuer = {
             "issuer_cik": issuer_cik,
             "issuer_name": iv("issuerName"),
             "ticker": (iv("issuerTradingSymbol") or "").upper() or None,
         }
         owners = [self._owner(i, el) for i, el in enumerate(root.iterfind("reportingOwner"))]
+        if [o for o in owners if o.pop("_cik_invalid")]:
+            filing_flags.append("owner_cik_invalid")
         self.owner_cols = self._owner_columns(owners)
         self.checkbox = _bool(top["aff10b5One"] or "") if "aff10b5One" in top else None
         self.remarks = top.get("remarks")
@@ -374,6 +422,7 @@ class _Document:
             "n_holdings": len(holds),
             "filing_url": filing_url(issuer_cik, acc),
             "xml_url": None,
+            "flags": ",".join(filing_flags) or None,
         }
         footnotes = [{"accession": acc, "footnote_id": k, "text": v} for k, v in self.footnotes.items()]
         return ParsedFiling(acc or "", filing, owners, txs, holds, footnotes)
@@ -395,6 +444,7 @@ class _Document:
             "accession": self.accession,
             "position": position,
             "owner_cik": _int(lv("rptOwnerCik")),
+            "_cik_invalid": bool(lv("rptOwnerCik")) and _int(lv("rptOwnerCik")) is None,
             "owner_name": " ".join((lv("rptOwnerName") or "").split()) or None,
             **flags,
             "officer_title": title,
@@ -463,6 +513,8 @@ class _Document:
         if table != "derivative":
             row.update(_NO_DERIVATIVE)
         else:
+            if date_out_of_range(lv("exerciseDate")) or date_out_of_range(lv("expirationDate")):
+                row["flags"] = "date_out_of_range"
             row.update(
                 conversion_price=to_number(lv("conversionOrExercisePrice")),
                 exercise_date=to_date(lv("exerciseDate")),
@@ -477,25 +529,33 @@ class _Document:
             footnotes="\n".join(f"{i}: {t}" for i, t in notes if t) or None,
             superseded_by=None,
         )
+        row.setdefault("flags", None)
         return row, [t for _, t in notes if t], lv
 
     def _holding(self, table: str, seq: int, el) -> dict:
         row, _, lv = self._common(table, "H", seq, el)
         raw = lv("sharesOwnedFollowingTransaction")
-        shares = to_number(raw)
+        shares, out_of_range = amount(raw)
+        flags = [row["flags"]] if row["flags"] else []
+        if out_of_range:
+            flags.append("value_out_of_range")
+        elif raw is not None and shares is None:
+            flags.append("value_missing")
         row.update(
             shares_owned=shares,
             shares_owned_raw=raw,
             value_owned=to_number(lv("valueOwnedFollowingTransaction")),
-            flags="value_missing" if raw is not None and shares is None else None,
+            flags=",".join(flags) or None,
         )
         return row
 
     def _transaction(self, table: str, seq: int, el) -> dict:
         row, notes, lv = self._common(table, "T", seq, el)
-        flags: list[str] = []
+        flags: list[str] = [row["flags"]] if row["flags"] else []
         date_raw = lv("transactionDate")
         tdate = to_date(date_raw)
+        if date_out_of_range(date_raw):  # before 1900 is also before 1990 (the older flag says it plainly)
+            flags.append("date_before_1990" if _any_date(date_raw).year < MIN_YEAR else "date_out_of_range")
         if tdate is not None and tdate.year < 1990:
             flags.append("date_before_1990")
         if tdate is not None and self.fdate is not None and tdate > self.fdate:
@@ -514,8 +574,14 @@ class _Document:
         shares_raw = lv("transactionShares")
         price_raw = lv("transactionPricePerShare")
         owned_raw = lv("sharesOwnedFollowingTransaction")
-        shares, price, owned = to_number(shares_raw), to_number(price_raw), to_number(owned_raw)
-        if (shares_raw is not None and shares is None) or (price_raw is not None and price is None):
+        (shares, bad_shares), (price, bad_price), (owned, bad_owned) = map(
+            amount, (shares_raw, price_raw, owned_raw)
+        )
+        if bad_shares or bad_price or bad_owned:
+            flags.append("value_out_of_range")
+        if (shares_raw is not None and shares is None and not bad_shares) or (
+            price_raw is not None and price is None and not bad_price
+        ):
             flags.append("value_missing")
         value = shares * price if shares is not None and price is not None else None
         if (value is not None and value > IMPLAUSIBLE_VALUE) or (
@@ -639,10 +705,14 @@ def role_text(flags: dict, title: str | None, other: str | None) -> str | None:
 
 
 def _int(raw: str | None) -> int | None:
+    """A CIK from its text ("0001234567" -> 1234567); None when absent or not 1..MAX_CIK (a 25-digit CIK)."""
     if not raw:
         return None
     digits = "".join(ch for ch in raw if ch.isdigit())
-    return int(digits) if digits else None
+    if not digits or len(digits.lstrip("0")) > 10:
+        return None
+    value = int(digits)
+    return value if 0 < value <= MAX_CIK else None
 
 
 def filing_url(cik: int | None, accession: str | None) -> str | None:
