@@ -50,7 +50,9 @@ class Script:
         if callable(answer):
             return answer(request)
         # a fresh, not yet read response each time (as a real transport gives), from the template
-        return httpx.Response(answer.status_code, headers=answer.headers, stream=httpx.ByteStream(answer.content))
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, stream=httpx.ByteStream(answer.content)
+        )
 
     @property
     def times(self) -> list[float]:
@@ -141,7 +143,9 @@ def test_rate_block_page_403_pauses_but_identity_403_is_not_retried(make):
     against retrying a 403 'Undeclared Automated Tool' (which needs a fixed EDGAR_IDENTITY)."""
     script, client, _ = make(httpx.Response(403, content=b"<h1>Request Rate Threshold Exceeded</h1>"), ok())
     assert client.get(WWW + "/x") == XML and script.times[1] - script.times[0] >= 600
-    script, client, _ = make(httpx.Response(403, content=b"<title>Threshold</title><h1>Undeclared Automated Tool"))
+    script, client, _ = make(
+        httpx.Response(403, content=b"<title>Threshold</title><h1>Undeclared Automated Tool")
+    )
     with pytest.raises(EdgarForbidden, match="EDGAR_IDENTITY"):
         client.get(WWW + "/x")
     assert len(script.seen) == 1 and script.seen[0][2] == IDENTITY
@@ -186,7 +190,9 @@ def test_requests_are_spaced_at_most_nine_per_second(make):
 
 def test_unreachable_host_fails_fast_with_plain_message(tmp_path):
     """Guards against a page hanging for minutes when there is no network."""
-    settings = Settings(identity=IDENTITY, www="http://127.0.0.1:9", data="http://127.0.0.1:9", data_dir=tmp_path)
+    settings = Settings(
+        identity=IDENTITY, www="http://127.0.0.1:9", data="http://127.0.0.1:9", data_dir=tmp_path
+    )
     started = time.monotonic()
     with pytest.raises(EdgarUnavailable, match="unreachable"):
         EdgarClient(settings).get("http://127.0.0.1:9/files/company_tickers.json")
@@ -230,7 +236,13 @@ def test_redirect_between_the_two_edgar_hosts_is_followed(make):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.test/x", "http://www.sec.test/x", "https://www.sec.test:8443/x", "file:///etc/passwd", "//evil.test/"],
+    [
+        "https://evil.test/x",
+        "http://www.sec.test/x",
+        "https://www.sec.test:8443/x",
+        "file:///etc/passwd",
+        "//evil.test/",
+    ],
 )
 def test_redirect_off_the_edgar_hosts_is_refused(make, target):
     """Guards against sending the identity to another host (or downgrading to http) and storing its answer as
@@ -290,7 +302,9 @@ def test_streamed_body_over_the_cap_stops_while_streaming(make):
             chunks.append(1)
             yield b"x" * 65536
 
-    script, client, _ = make(lambda r: httpx.Response(200, content=body()), limits={"json": Limit(1024 * 1024, 60)})
+    script, client, _ = make(
+        lambda r: httpx.Response(200, content=body()), limits={"json": Limit(1024 * 1024, 60)}
+    )
     with pytest.raises(EdgarBadAnswer, match="cap for a json"):
         client.get(WWW + "/big.json", kind="json")
     assert len(chunks) <= 17
@@ -299,7 +313,9 @@ def test_streamed_body_over_the_cap_stops_while_streaming(make):
 def test_gzip_bomb_is_refused_within_the_cap(make):
     """Guards against a 2 MB gzip bomb inflating to gigabytes: decompressed size is capped while decoding."""
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), 9)  # 64 MiB of zeros in ~64 KB
-    script, client, _ = make(ok(bomb, **{"Content-Encoding": "gzip"}), limits={"filing": Limit(2 * 1024 * 1024, 60)})
+    script, client, _ = make(
+        ok(bomb, **{"Content-Encoding": "gzip"}), limits={"filing": Limit(2 * 1024 * 1024, 60)}
+    )
     tracemalloc.start()
     try:
         with pytest.raises(EdgarBadAnswer, match="decompressed"):
@@ -351,7 +367,9 @@ def test_trickling_body_hits_the_deadline(make):
 
 def test_deadline_excludes_time_waiting_at_the_gate(make):
     """Guards against a 10-minute block counting against a request's deadline (the pull must resume after it)."""
-    script, client, _ = make(httpx.Response(429), ok(), limits={"filing": Limit(1024, 5.0)}, block_seconds=600)
+    script, client, _ = make(
+        httpx.Response(429), ok(), limits={"filing": Limit(1024, 5.0)}, block_seconds=600
+    )
     assert client.get(WWW + "/x") == XML
 
 
@@ -379,8 +397,14 @@ def _json(data) -> httpx.Response:
         (_feed(form=["4", "4"]), "ragged"),
         (_feed(accessionNumber=["../../x/evil"]), "accession number"),
         (_feed(filingDate=["tomorrow"]), "filing date"),
-        ({**_feed(), "filings": {**_feed()["filings"], "files": [{"filingCount": 3}]}}, "without a valid name"),
-        ({**_feed(), "filings": {**_feed()["filings"], "files": [{"name": "../../etc/passwd"}]}}, "valid name"),
+        (
+            {**_feed(), "filings": {**_feed()["filings"], "files": [{"filingCount": 3}]}},
+            "without a valid name",
+        ),
+        (
+            {**_feed(), "filings": {**_feed()["filings"], "files": [{"name": "../../etc/passwd"}]}},
+            "valid name",
+        ),
     ],
 )
 def test_malformed_feed_is_a_named_error_and_never_cached(make, tmp_path, feed, problem):
@@ -445,7 +469,8 @@ def test_xsl_folder_stripped_from_primary_document():
     ref = FilingRef("0001043219-24-000010", "2024-10-30", "4", 1043219, "xslF345X05/wf-form4_1.xml")
     client = EdgarClient(Settings(identity=IDENTITY, www="https://www.sec.gov"))
     assert (
-        client.xml_url(ref) == "https://www.sec.gov/Archives/edgar/data/1043219/000104321924000010/wf-form4_1.xml"
+        client.xml_url(ref)
+        == "https://www.sec.gov/Archives/edgar/data/1043219/000104321924000010/wf-form4_1.xml"
     )
 
 
