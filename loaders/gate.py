@@ -48,7 +48,7 @@ DEFAULT_BLOCK_SECONDS = 600.0
 MAX_BLOCK_SECONDS = (
     3600.0  # a longer pause is a bad header or a bad setting, not the SEC (which blocks ~10 min)
 )
-WINDOW = 1.02  # seconds: at most floor(rps) sends in any window this long
+WINDOW = 1.05  # seconds: at most floor(rps) sends in any window this long (jitter margin to the server)
 SLOW_FOR = 3600.0  # after a block, the halved rate lasts this long past the end of the pause
 NAP = 1.0  # longest single sleep: waiting callers re-check the shared record at least this often
 SENDS_KEPT = 10
