@@ -172,8 +172,9 @@ def test_404_not_retried(make):
 
 def test_5xx_retried_then_gives_plain_error(make):
     """Guards against one 503 losing a filing, and against endless retries when EDGAR is down."""
-    script, client, _ = make(httpx.Response(503, headers={"Retry-After": "1"}), httpx.Response(500), ok())
+    script, client, _ = make(httpx.Response(503, headers={"Retry-After": "7"}), httpx.Response(500), ok())
     assert client.get(WWW + "/x") == XML and len(script.seen) == 3
+    assert script.times[1] - script.times[0] == pytest.approx(7, abs=1e-3)  # the server's Retry-After
     script, client, _ = make(httpx.Response(500))
     with pytest.raises(EdgarUnavailable, match="kept failing"):
         client.get(WWW + "/y")
