@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import state
 from ui.data import settings
+from ui.text import plain
 
 st.set_page_config(
     page_title="Insider flows",
@@ -27,6 +28,8 @@ PAGES = [
 nav = st.navigation(PAGES)
 st.sidebar.markdown("### Filters")
 state.sidebar()
+for notice in state.notices():
+    st.warning(plain(notice), icon=":material/link:")
 if not settings().identity:
     st.sidebar.caption("⚠️ No EDGAR identity set: showing cached data only. Set EDGAR_IDENTITY to pull.")
 st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")

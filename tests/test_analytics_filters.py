@@ -108,3 +108,135 @@ def test_number_formats():
     ]
     assert fmt_money(100000, exact=True) == "$100,000" and fmt_money(None) == "–"
     assert fmt_shares(25_000) == "25K" and fmt_shares(-1_500_000) == "-1.5M"
+
+
+# ---------------------------------------------------------------------- descriptors: SQL agrees with pandas
+@pytest.fixture(scope="module")
+def store_rows(tmp_path_factory):
+    """The fixture store plus a share-class issuer ("WLY, WLYB"), and every row of its `transactions` view."""
+    from loaders.ingest import ingest_dir
+    from loaders.schema import conform
+    from tests.fixtures.builder import Owner, Tx, form_xml
+
+    store = fixture_store(tmp_path_factory.mktemp("sql"))
+    extra = tmp_path_factory.mktemp("wly")
+    wiley = (107140, "WILEY JOHN & SONS INC", "WLY, WLYB")
+    xml = form_xml(issuer=wiley, owners=[Owner(3000001, "Wiley Will", director=True)], period="2024-03-01",
+                   transactions=[Tx("2024-03-01", "S", 500, 33.0, "D", 1500)], aff10b5one=False)  # fmt: skip
+    (extra / "0000107140-24-000001.xml").write_bytes(xml)
+    old = form_xml(issuer=(*wiley[:2], "JW.A"), owners=[Owner(3000001, "Wiley Will", director=True)],
+                   period="2019-03-01", transactions=[Tx("2019-03-01", "P", 100, 40.0, "A", 2000)])  # fmt: skip
+    (extra / "0000107140-19-000001.xml").write_bytes(old)  # the same issuer under its former symbol
+    assert ingest_dir(extra, store).new == 2
+    return store, conform(store.query("SELECT * FROM transactions"), "transactions")
+
+
+AGREEMENT_CASES = [
+    Filters(codes=()),
+    Filters(),
+    Filters(codes=("S",), plan=("yes",)),
+    Filters(codes=(), plan=("unknown",)),
+    Filters(codes=(), plan=("no", "unknown")),
+    Filters(codes=(), tickers=("BETA",)),
+    Filters(codes=(), tickers=("ACME", "BETA"), start=dt.date(2024, 1, 1), end=dt.date(2024, 6, 30)),
+    Filters(codes=(), tickers=("WLY",)),
+    Filters(codes=(), tickers=("WLYB",)),
+    Filters(codes=(), insider=1000005),
+    Filters(codes=(), insider=1000001, roles=("director",)),
+    Filters(codes=(), roles=("ten_percent", "officer")),
+    Filters(codes=(), title_contains="FINANCIAL"),
+    Filters(codes=(), ownership="I"),
+    Filters(codes=(), ownership="D", derivative="non"),
+    Filters(codes=(), derivative="derivative"),
+    Filters(codes=("M", "S", "F"), min_value=100_000),
+    Filters(codes=(), min_value=224_000),  # exactly Jane Roe's 8,000 x $28.00: the floor is inclusive
+    Filters(codes=(), min_value=0.5, end=dt.date(2023, 12, 31)),
+    Filters(codes=("G",)),
+]
+
+
+@pytest.mark.parametrize("f", AGREEMENT_CASES, ids=repr)
+def test_sql_where_selects_the_same_rows_as_apply_filters(store_rows, f):
+    """Guards against the SQL path (market pages over a big store) and the pandas path (issuer pages) showing
+    different rows for one URL: every filter's clause must select exactly what its row mask selects."""
+    store, tx = store_rows
+    sql, params = f.sql_where("t")
+    got = set(store.query(f"SELECT row_id FROM transactions t WHERE {sql}", params)["row_id"])
+    want = set(apply_filters(tx, f)["row_id"])
+    assert got == want
+    assert want  # every case selects some rows, so an always-false clause cannot pass
+    if f != Filters(codes=()):
+        assert len(want) < len(tx)  # the filter really cuts something
+
+
+def test_share_class_tickers_match_either_class(store_rows):
+    """Guards against issue 7 item 4: a filing whose symbol reads "WLY, WLYB" matched neither WLY nor WLYB."""
+    _, tx = store_rows
+    for ticker in ("WLY", "WLYB", "wly", "JW.A"):
+        rows = apply_filters(tx, Filters(codes=(), tickers=(ticker,)))
+        assert set(rows["issuer_cik"]) == {107140}
+        assert len(rows) == 2  # the issuer's rows under its former symbol too
+    assert Filters.from_query({"ticker": "WLY, WLYB"}).tickers == ("WLY", "WLYB")
+
+
+def test_skip_leaves_a_filter_out_of_both_paths(store_rows):
+    """Guards against `skip` working for rows but not for SQL (holdings sections skip codes and plan)."""
+    store, tx = store_rows
+    f = Filters(codes=("S",), plan=("yes",), tickers=("ACME",))
+    sql, params = f.sql_where("t", skip=("codes", "plan"))
+    got = set(store.query(f"SELECT row_id FROM transactions t WHERE {sql}", params)["row_id"])
+    assert got == set(apply_filters(tx, f, skip=("codes", "plan"))["row_id"])
+    assert got == set(tx.loc[tx["issuer_cik"] == 1234567, "row_id"])
+
+
+# ---------------------------------------------------------------------- descriptors: validation messages
+@pytest.mark.parametrize(
+    ("query", "expected", "words"),
+    [
+        ({"start": "1800-01-01"}, Filters(start=dt.date(1990, 1, 1)), "before 1990-01-01"),
+        ({"end": "9999-12-31"}, Filters(end=dt.date(2100, 1, 1)), "after 2100-01-01"),
+        ({"insider": "1" * 40}, Filters(), "at most 10 digits"),
+        ({"insider": "0"}, Filters(), "at most 10 digits"),
+        ({"min": "1e308"}, Filters(min_value=1e12), "more than $1T"),
+        ({"min": "nan"}, Filters(), "zero or more"),
+        ({"min": "abc"}, Filters(), "not a number"),
+        ({"codes": "ZZ,S"}, Filters(codes=("S",)), "unknown transaction code \u201cZZ\u201d"),
+        ({"ticker": "MSFT,<b>,ZZZZQ"}, Filters(tickers=("MSFT", "ZZZZQ")), "\u201c<B>\u201d: not a ticker"),
+        ({"start": "2024-12-31", "end": "2024-01-01"},
+         Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)), "swapped"),
+        ({"freq": "W"}, Filters(), "period \u201cW\u201d"),
+        ({"title": "x" * 100}, Filters(title_contains="x" * 60), "60 characters"),
+    ],
+)  # fmt: skip
+def test_bad_url_values_are_clamped_or_dropped_with_a_message(query, expected, words):
+    """Guards against issue 7 item 6: URL values that crashed a page (date widget minimum, DuckDB integer
+    overflow, a 300-digit amount) or were dropped silently."""
+    f, notices = Filters.parse_query(query)
+    assert f == expected
+    assert len(notices) == 1 and words in str(notices[0]), notices
+
+
+def test_thousands_of_tickers_are_capped_with_a_message():
+    """Guards against a URL with 3,000 tickers starting 3,000 pulls."""
+    f, notices = Filters.parse_query({"ticker": ",".join(f"T{i}" for i in range(3000))})
+    assert len(f.tickers) == 20 and f.tickers[0] == "T0"
+    assert "3,000 tickers were given; showing the first 20" in str(notices[0])
+
+
+def test_clean_url_has_no_messages_and_min_round_trips_exactly():
+    """Guards against noise messages on a good link and against 1,234,567 coming back as 1.23457e+06."""
+    f = Filters(min_value=1_234_567, tickers=("NLY",), insider=1688537, start=dt.date(2024, 1, 1))
+    again, notices = Filters.parse_query(f.to_query())
+    assert again == f and notices == []
+    assert f.to_query()["min"] == "1234567"
+
+
+def test_filters_are_values():
+    """Guards against an immutable filter object being changed in place (pages share one per run)."""
+    f = Filters(tickers=["nly"])
+    assert f.tickers == ("NLY",) and hash(f) == hash(Filters(tickers=("NLY",)))
+    with pytest.raises(AttributeError):
+        f.tickers = ("X",)
+    with pytest.raises(TypeError):
+        Filters(bogus=1)
+    assert f.replace(codes=()).codes == () and f.codes == ("P", "S")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import numpy as np
@@ -39,6 +40,11 @@ def app(data_dir, monkeypatch):
         return at.run()
 
     return make
+
+
+def _unescape(markdown: str) -> str:
+    """Text as shown: markdown backslash escapes (ui.text.plain) removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -188,3 +194,21 @@ def test_insider_not_loaded_can_be_pulled(fake_edgar, tmp_path, monkeypatch):
     assert not at.exception
     assert "Finkelstein David L" in [h.value for h in at.header]
     assert _metric(at, "Issuers") == "NLY"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"ticker": "ACME", "start": "1800-01-01"}, "Start date 1800-01-01 is before 1990-01-01"),
+        ({"ticker": "ACME", "insider": "9" * 40}, "a CIK is a number of at most 10 digits"),
+        ({"ticker": "ACME", "min": "1e308"}, "more than $1T"),
+        ({"ticker": "ACME,<x>"}, "not a ticker symbol"),
+    ],
+)
+def test_crash_urls_get_a_message_and_the_page(app, query, words):
+    """Guards against issue 7 item 6: URLs that crashed a page now render it, with a plain message."""
+    at = app(query)
+    assert not at.exception, at.exception
+    assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]
+    warnings = _unescape(" ".join(w.value for w in at.warning))
+    assert words in warnings, warnings

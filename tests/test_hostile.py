@@ -50,6 +50,7 @@ class Hostile(http.server.ThreadingHTTPServer):
                 pass
 
         super().__init__(("127.0.0.1", 0), H)
+        self.handle_error = lambda request, address: None  # a client hanging up is the point, not an error
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property

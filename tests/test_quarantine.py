@@ -143,6 +143,7 @@ def test_quarantined_file_is_retried_only_when_its_bytes_change(tmp_path):
     assert fixed.new == 1 and not fixed.failed and Quarantine(store.root).entries() == []
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_store_failure_isolates_the_bad_filing(tmp_path):
     """Guards against a value the store cannot write (a CIK beyond int64 that slipped past the parser) losing
     the whole batch: the batch is halved until the bad filing is found; it is quarantined, the rest written."""

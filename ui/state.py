@@ -8,9 +8,20 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics.filters import DERIVATIVE, OWNERSHIP, PLAN_STATES, ROLES, Filters, default_range
+from analytics.filters import (
+    DATE_MAX,
+    DATE_MIN,
+    DERIVATIVE,
+    MAX_AMOUNT,
+    OWNERSHIP,
+    PLAN_STATES,
+    ROLES,
+    Filters,
+    default_range,
+)
 from loaders.codes import OPEN_MARKET, SHORT_NAMES, TRANSACTION_CODES
 from ui import data
+from ui.text import plain
 
 PLAN_NAMES = {"yes": "Under a 10b5-1 plan", "no": "Not under a plan", "unknown": "Unknown"}
 OWN_NAMES = {"all": "Direct and indirect", "D": "Direct only", "I": "Indirect only"}
@@ -24,13 +35,14 @@ DERIV_NAMES = {
 def _init_from_url() -> None:
     if st.session_state.get("_filters_ready"):
         return
-    f = Filters.from_query(st.query_params.to_dict())
+    f, notices = Filters.parse_query(st.query_params.to_dict())
     ss = st.session_state
+    ss["url_notices"] = [str(n) for n in notices]
     ss["f_tickers"] = ", ".join(f.tickers)
     ss["f_insider"] = str(f.insider) if f.insider is not None else ""
     ss["f_range_touched"] = bool(f.start or f.end)
     if f.start or f.end:
-        ss["f_range"] = (f.start or dt.date(1990, 1, 1), f.end or dt.date.today())
+        ss["f_range"] = (f.start or DATE_MIN, f.end or dt.date.today())
     ss["f_codes"] = list(f.codes)
     ss["f_roles"] = list(f.roles)
     ss["f_title"] = f.title_contains
@@ -41,6 +53,7 @@ def _init_from_url() -> None:
     ss["f_freq"] = f.freq
     ss["f_unit"] = f.unit
     ss["_filters_ready"] = True
+    ss.pop("_notice_filters", None)
 
 
 def _touched() -> None:
@@ -81,9 +94,9 @@ def sidebar() -> Filters:
     sb = st.sidebar
     sb.text_input("Ticker(s)", key="f_tickers", placeholder="e.g. NLY or NLY, TEAM",
                   help="Tickers not yet loaded are pulled from EDGAR.")  # fmt: skip
-    tickers = tuple(
-        dict.fromkeys(t.strip().upper() for t in ss["f_tickers"].replace(";", ",").split(",") if t.strip())
-    )
+    tickers, note = Filters.tickers.parse(ss["f_tickers"])
+    if note:
+        sb.caption(plain(note))
     sb.text_input("Insider (name or CIK)", key="f_insider", placeholder="e.g. Finkelstein")
     cik, name = insider_cik(ss["f_insider"])
     if ss["f_insider"].strip():
@@ -92,7 +105,7 @@ def sidebar() -> Filters:
     if not ss.get("f_range_touched"):
         ss["f_range"] = default or ()
     sb.date_input("Date range", key="f_range", on_change=_touched, format="YYYY-MM-DD",
-                  min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1))  # fmt: skip
+                  min_value=DATE_MIN, max_value=DATE_MAX)  # fmt: skip
     rng = ss.get("f_range") or ()
     rng = (rng,) if isinstance(rng, dt.date) else tuple(rng)
     start = rng[0] if len(rng) > 0 else None
@@ -110,7 +123,9 @@ def sidebar() -> Filters:
         st.selectbox("Ownership", options=list(OWNERSHIP), key="f_own", format_func=OWN_NAMES.get)
         st.selectbox("Security", options=list(DERIVATIVE), key="f_deriv", format_func=DERIV_NAMES.get)
         st.multiselect("10b5-1 plan", options=list(PLAN_STATES), key="f_plan", format_func=PLAN_NAMES.get)
-        st.number_input("Minimum value ($)", min_value=0.0, step=10000.0, key="f_min", format="%.0f")
+        st.number_input(
+            "Minimum value ($)", min_value=0.0, max_value=MAX_AMOUNT, step=10000.0, key="f_min", format="%.0f"
+        )
     c1, c2 = sb.columns(2)
     c1.radio(
         "Per",
@@ -139,6 +154,8 @@ def sidebar() -> Filters:
     if f.to_query() != st.query_params.to_dict():
         st.query_params.from_dict(f.to_query())
     ss["filters"] = f
+    if ss.setdefault("_notice_filters", f) != f:  # the user changed a filter: the URL's messages are old news
+        ss["url_notices"] = []
     ss["shown_range"] = (start, end) if start and end else default
     ss["insider_name"] = name
     if any(ss[k] for k in ("f_tickers", "f_insider", "f_roles", "f_title", "f_plan")) or ss.get(
@@ -152,6 +169,11 @@ def reset() -> None:
     for key in [k for k in st.session_state if k.startswith("f_") or k == "_filters_ready"]:
         del st.session_state[key]
     st.query_params.clear()
+
+
+def notices() -> list[str]:
+    """Plain messages about values of the opening URL that were ignored or clamped (until the filters change)."""
+    return st.session_state.get("url_notices", [])
 
 
 def shown_range() -> tuple[dt.date, dt.date] | None:
