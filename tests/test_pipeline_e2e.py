@@ -30,8 +30,21 @@ def _in_process(tmp_path, **kw):
     settings = Settings(
         identity=IDENTITY, www="http://edgar.test", data="http://edgar.test", data_dir=tmp_path, **kw
     )
-    gate = Gate(tmp_path / "locks" / "edgar.gate", clock=clock, sleep=clock.sleep)
+    gate = RecordingGate(tmp_path / "locks" / "edgar.gate", clock=clock, sleep=clock.sleep)
     return double, EdgarClient(settings, transport=double.transport(clock), gate=gate), settings
+
+
+class RecordingGate(Gate):
+    """The gate, keeping the time of every send it lets through (what EDGAR would count)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.sends: list[float] = []
+
+    def wait_turn(self, *a, **kw) -> float:
+        t = super().wait_turn(*a, **kw)
+        self.sends.append(t)
+        return t
 
 
 @pytest.mark.corpus
@@ -42,7 +55,7 @@ def test_pull_issuer_then_incremental_then_warm(tmp_path):
     assert first.total == 19 and first.new == 19 and not first.failed
     assert first.requests == 21  # tickers + submissions + 19 raw XML, nothing twice
     assert len(double.paths("/Archives/")) == len(set(double.paths("/Archives/"))) == 19
-    assert max_in_window([t for t, _ in double.requests]) <= 9
+    assert max_in_window(client.gate.sends) <= 9 and len(client.gate.sends) == 21
     tx = load(Store(tmp_path), tickers=["NLY"]).transactions
     assert len(tx) > 0 and set(tx["ticker"]) == {"NLY"}
     assert "Finkelstein David L" in set(tx["owner_name"])
@@ -123,3 +136,18 @@ def test_unknown_ticker_suggests(fake_edgar, tmp_path):
     with pytest.raises(UnknownTicker) as e:
         pull_issuer("NLYY", settings=_settings(fake_edgar, tmp_path))
     assert "NLY" in e.value.suggestions
+
+
+def test_pull_issuer_keeps_periodic_report_dates(fake_edgar, tmp_path):
+    """Guards against the 10b5-1 cooling-off check never seeing the issuer's 10-Q dates: a pull stores them from
+    the submissions feed it already read (no extra request), one per quarter as fake EDGAR lists them."""
+    from loaders.periodic import load_periodic
+
+    fake_edgar.reset()
+    report = pull_issuer("NLY", settings=_settings(fake_edgar, tmp_path))
+    assert report.requests == 21 and fake_edgar.stats()["total"] == 21  # nothing more than the pull itself
+    reports = load_periodic(Store(tmp_path))
+    assert len(reports) > 0 and set(reports["form"]) == {"10-Q"}
+    assert reports["report_date"].dt.is_quarter_end.all() and not reports["report_date"].duplicated().any()
+    assert ((reports["filing_date"] - reports["report_date"]).dt.days == 35).all()
+    assert set(reports["issuer_cik"]) == {report.cik}
