@@ -55,6 +55,9 @@ from loaders.gate import MAX_BLOCK_SECONDS, Gate, Pause, block_seconds, gate_for
 from loaders.store import Store
 
 OWNERSHIP_FORMS = frozenset({"3", "3/A", "4", "4/A", "5", "5/A"})
+PERIODIC_FORMS = frozenset(
+    {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
+)  # the reports that end a cooling-off
 MB = 1024 * 1024
 
 
@@ -75,9 +78,6 @@ LIMITS: dict[str, Limit] = {
     "dataset": Limit(1024 * MB, 1800.0),  # quarterly insider data set zips
 }
 ERROR_BODY_BYTES = 64 * 1024  # enough to recognise the SEC's rate-block page
-PERIODIC_FORMS = frozenset(
-    {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
-)  # the reports that end a cooling-off
 MAX_ATTEMPTS = 6
 MAX_CONNECT_ATTEMPTS = 3  # an unreachable host should fail fast, not after a minute of backoff
 MAX_BLOCKS = 3  # blocks in a row for one request before giving up (the SEC extends blocks while we knock)
