@@ -36,7 +36,6 @@ FIRST_BUY_YEARS = 2  # default N of "first buy in N years"
 MAX_YEARS = 20
 
 CMP_CLASSES = ("routine", "opportunistic", "unclassified")
-PLAN_STATES = ("plan", "discretionary", "unknown")
 
 RULES: dict[str, str] = {
     "cmp_class": (
