@@ -65,13 +65,15 @@ SIGNAL_SORTS = set(signals.SIGNAL_COLUMNS)
 @dataclass(frozen=True)
 class Page:
     """One page of a longer result: `rows` shown, 1-based `page`. `total` rows match when it is known (the
-    screener counts them); a feed (Latest) only knows whether `more` rows follow."""
+    screener counts them, up to COUNT_CAP: beyond it `capped` says "more"); a feed (Latest) only knows whether
+    `more` rows follow."""
 
     rows: pd.DataFrame
     total: int | None
     page: int
     page_size: int
     more: bool = False
+    capped: bool = False  # more than `total` rows match (counting stops at COUNT_CAP)
 
     @property
     def pages(self) -> int:
@@ -138,6 +140,10 @@ def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | 
 ROW_SELECT = ", ".join(c for c in SCREEN_COLUMNS if c not in SIGNAL_SORTS)
 
 
+COUNT_CAP = 100_000  # the screener counts matches up to this many ("100,000+"): a count stops scanning there
+MAX_PAGES = 1_000_000
+
+
 def screen(
     store: Store,
     where: Where = NO_FILTER,
@@ -152,8 +158,9 @@ def screen(
     """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
     any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row.
 
-    Without a signal filter or sort, the page is chosen first and only its rows are labelled; with one, every
-    candidate row is labelled (one hash join with the signal index) before filtering."""
+    Speed: the rows are chosen on a few narrow columns (id, issuer, filing date, the sort key; the signal index
+    joined only when a signal filters or sorts), then the page's rows are read in full by id, issuer and filing
+    date (so the Parquet row groups of other issuers and quarters are skipped) and labelled."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
@@ -162,20 +169,50 @@ def screen(
     index = signals.ensure_index(store)
     wsql, wparams = where
     ssql, sparams = signal_where
-    limit = f"LIMIT {page_size} OFFSET {(page - 1) * page_size}"
-    head = f"WITH {TRADES}, cand AS (SELECT {ROW_SELECT} FROM trades t WHERE {wsql})"
-    labelled = (
-        f"SELECT t.*, {signals.signal_select(first_buy_years)} FROM {{src}} t {signals.signal_joins(index)}"
-    )
+    keys = ["row_id", "issuer_cik", "filing_date", "owner_cik", "code", "transaction_date"]
+    narrow = ", ".join(dict.fromkeys([*keys, *([sort] if sort not in SIGNAL_SORTS else [])]))
+    head = f"WITH {TRADES}, cand AS (SELECT {narrow} FROM trades t WHERE {wsql})"
     if sort in SIGNAL_SORTS or ssql.strip().upper() != "TRUE":
-        head += f", sel AS (SELECT * FROM ({labelled.format(src='cand')}) t WHERE {ssql})"
-        rows_sql = f"{head} SELECT * FROM sel t ORDER BY {order} {limit}"
+        head += (f", sel AS (SELECT * FROM (SELECT t.*, {signals.signal_select(first_buy_years)} FROM cand t "
+                 f"{signals.signal_joins(index)}) t WHERE {ssql})")  # fmt: skip
     else:
         head += ", sel AS (SELECT * FROM cand)"
-        rows_sql = (f"{head}, pg AS (SELECT * FROM sel t ORDER BY {order} {limit}) "
-                    f"SELECT * FROM ({labelled.format(src='pg')}) t ORDER BY {order}")  # fmt: skip
-    rows, count = store.query_many([rows_sql, f"{head} SELECT count(*) AS n FROM sel"], wparams + sparams)
-    return Page(_with_urls(rows[list(SCREEN_COLUMNS)]), int(count["n"].iloc[0]), page, page_size)
+    ids, count = store.query_many(
+        [f"{head} SELECT row_id, issuer_cik, filing_date FROM sel t ORDER BY {order} "
+         f"LIMIT {page_size} OFFSET {(page - 1) * page_size}",
+         f"{head} SELECT count(*) AS n FROM (SELECT 1 FROM sel LIMIT {COUNT_CAP + 1})"], wparams + sparams,
+    )  # fmt: skip
+    total = int(count["n"].iloc[0])
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    if ids.empty:
+        return Page(_empty_screen(), total, page, page_size, capped=capped)
+    rows = _rows_by_id(store, ids, first_buy_years, index)
+    rows = ids[["row_id"]].merge(rows, on="row_id", how="left")  # the order chosen above
+    return Page(_with_urls(rows[list(SCREEN_COLUMNS)]), total, page, page_size, capped=capped)
+
+
+def _rows_by_id(store: Store, ids: pd.DataFrame, years: int, index: signals.Index) -> pd.DataFrame:
+    """Every screener column of the rows `ids` (row_id, issuer_cik, filing_date), signals included."""
+    row_ids = [str(r) for r in ids["row_id"]]
+    issuers = sorted({int(c) for c in ids["issuer_cik"].dropna()})
+    days = sorted({pd.Timestamp(d) for d in ids["filing_date"].dropna()})
+    prune = []
+    params: list = []
+    if issuers and ids["issuer_cik"].notna().all():
+        prune.append(f"t.issuer_cik IN ({', '.join('?' for _ in issuers)})")
+        params += issuers
+    if days and ids["filing_date"].notna().all():
+        prune.append(f"t.filing_date IN ({', '.join('?' for _ in days)})")
+        params += days
+    prune.append(f"t.row_id IN ({', '.join('?' for _ in row_ids)})")
+    params += row_ids
+    cols = ", ".join(f"t.{c}" for c in ROW_SELECT.split(", "))
+    return store.query(
+        f"""WITH {TRADES}, pg AS (SELECT {cols} FROM trades t WHERE {" AND ".join(prune)})
+        SELECT t.*, {signals.signal_select(years)} FROM pg t {signals.signal_joins(index)}""",
+        params,
+    )
 
 
 def _empty_screen() -> pd.DataFrame:

@@ -28,8 +28,9 @@ st.markdown(f"**{plain(f.describe(insider_name=name))}**")
 mk.sort_controls()
 with guarded("Screen"):
     page = mk.screen(f)
-    st.caption(f"{page.total:,} trades match (Table I rows: shares; live rows, amendments applied). "
-               f"Page {min(f.page, page.pages):,} of {page.pages:,}, 50 rows a page, sorted on the server.")  # fmt: skip
+    plus = "+" if page.capped else ""
+    st.caption(f"{page.total:,}{plus} trades match (Table I rows: shares; live rows, amendments applied). "
+               f"Page {min(f.page, page.pages):,} of {page.pages:,}{plus}, 50 rows a page, sorted on the server.")  # fmt: skip
     rows = market.screen_table(page)
     table(rows, "screen", f, "screen", height=640, column_config=mk.trade_columns(f.years))
-    mk.pager(page.pages)
+    mk.pager(page.pages if not page.capped else market.MAX_PAGES, exact=not page.capped)

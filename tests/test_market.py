@@ -340,3 +340,13 @@ def test_ceo_cfo_titles(title, ceo, cfo):
     frame = pd.DataFrame({"officer_title": [title or None]})
     for role, want in (("ceo", ceo), ("cfo", cfo)):
         assert bool(MarketFilters.roles.mask(frame, (role,)).iloc[0]) == want
+
+
+def test_screen_count_stops_at_the_cap(store, monkeypatch):
+    """Guards against a capped count showing a wrong total: below the cap it is exact, above it says 'more'."""
+    monkeypatch.setattr(market, "COUNT_CAP", 5)
+    page = market.screen(store, page_size=3)
+    assert page.total == 5 and page.capped and len(page.rows) == 3
+    monkeypatch.setattr(market, "COUNT_CAP", 1_000)
+    page = market.screen(store, page_size=3)
+    assert page.total == N_ROWS and not page.capped
