@@ -202,7 +202,9 @@ def ensure_index(store) -> Index:
         finally:
             tmp.unlink(missing_ok=True)
     for old in folder.glob("*.parquet"):
-        if old not in paths.values() and time.time() - old.stat().st_mtime > 60:
+        if (
+            old not in paths.values() and time.time() - old.stat().st_mtime > 600
+        ):  # a running query may use it
             old.unlink(missing_ok=True)
     return Index(**{name: f"read_parquet({_literal(path)})" for name, path in paths.items()})
 

@@ -350,3 +350,32 @@ def test_screen_count_stops_at_the_cap(store, monkeypatch):
     monkeypatch.setattr(market, "COUNT_CAP", 1_000)
     page = market.screen(store, page_size=3)
     assert page.total == N_ROWS and not page.capped
+
+
+def test_signal_index_follows_the_store(tmp_path):
+    """Guards against a stale signal index: after new filings are stored, labels and totals include them."""
+    from tests.fixtures.builder import Tx, form_xml
+    from tests.fixtures.market_history import EPSL, GINA
+
+    write_market_history(tmp_path / "xml")
+    s = Store(tmp_path / "data")
+    ingest_dir(tmp_path / "xml", s)
+    before = signals.ensure_index(s)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    xml = form_xml(
+        issuer=EPSL,
+        owners=[GINA],
+        period="2024-03-01",
+        transactions=[Tx("2024-03-01", "P", 100, 9.0, "A", 200)],
+    )
+    (extra / "0009000009-24-000001.xml").write_bytes(xml)
+    assert ingest_dir(extra, s).new == 1
+    after = signals.ensure_index(s)
+    assert after != before
+    got = _labels(market.screen(s, market.codes_where(("P",)), page_size=500))
+    assert got[(4000009, "EPSL", "2024-03-01", "P")] == (
+        "unclassified",
+        False,
+        True,
+    )  # bought 2022: no first buy
