@@ -374,8 +374,5 @@ def test_signal_index_follows_the_store(tmp_path):
     after = signals.ensure_index(s)
     assert after != before
     got = _labels(market.screen(s, market.codes_where(("P",)), page_size=500))
-    assert got[(4000009, "EPSL", "2024-03-01", "P")] == (
-        "unclassified",
-        False,
-        True,
-    )  # bought 2022: no first buy
+    # her only earlier buy (2022-01-05) lies more than two years back, and was smaller
+    assert got[(4000009, "EPSL", "2024-03-01", "P")] == ("unclassified", True, True)
