@@ -189,7 +189,7 @@ def screen(
         return Page(_empty_screen(), total, page, page_size, capped=capped)
     rows = _rows_by_id(store, ids, first_buy_years, index)
     rows = ids[["row_id"]].merge(rows, on="row_id", how="left")  # the order chosen above
-    return Page(_with_urls(rows[list(SCREEN_COLUMNS)]), total, page, page_size, capped=capped)
+    return Page(_with_urls(rows[[*SCREEN_COLUMNS, "excluded"]]), total, page, page_size, capped=capped)
 
 
 def _rows_by_id(store: Store, ids: pd.DataFrame, years: int, index: signals.Index) -> pd.DataFrame:
@@ -209,14 +209,17 @@ def _rows_by_id(store: Store, ids: pd.DataFrame, years: int, index: signals.Inde
     params += row_ids
     cols = ", ".join(f"t.{c}" for c in ROW_SELECT.split(", "))
     return store.query(
-        f"""WITH {TRADES}, pg AS (SELECT {cols} FROM trades t WHERE {" AND ".join(prune)})
-        SELECT t.*, {signals.signal_select(years)} FROM pg t {signals.signal_joins(index)}""",
+        f"""WITH {TRADES}, pg AS (SELECT {cols} FROM trades t WHERE {" AND ".join(prune)}),
+        ex AS (SELECT row_id, string_agg(why, ',' ORDER BY why) AS why FROM {index.excluded}
+               WHERE row_id IN (SELECT row_id FROM pg) GROUP BY row_id)
+        SELECT t.*, {signals.signal_select(years)}, ex.why AS excluded FROM pg t {signals.signal_joins(index)}
+        LEFT JOIN ex ON ex.row_id = t.row_id""",
         params,
     )
 
 
 def _empty_screen() -> pd.DataFrame:
-    return pd.DataFrame(columns=[*SCREEN_COLUMNS, "filing_url"])
+    return pd.DataFrame(columns=[*SCREEN_COLUMNS, "excluded", "filing_url"])
 
 
 # ---------------------------------------------------------------------------------------------- latest filings
@@ -664,8 +667,12 @@ LATEST_TABLE = {
 SCREEN_TABLE = {
     "filing_date": "Filed", **_SHOWN_HEAD, "transaction_date": "Trade date", "shares": "Shares",
     "price": "Price ($)", "owned_before": "Owned before", "owned_after": "Owned after", "days_to_file": "Days to file",
-    "direct_indirect": "D/I", "form": "Form", "issuer_name": "Issuer", "filing_url": "Filing",
+    "direct_indirect": "D/I", "form": "Form", "check": "Check", "issuer_name": "Issuer", "filing_url": "Filing",
 }  # fmt: skip
+CHECK_WORDS = {
+    "joint_duplicate": "Same trade as another owner's filing (counted once in totals)",
+    "suspect": "Suspect value (left out of totals)",
+}
 
 
 def _shown(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -680,8 +687,17 @@ def _shown(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         cmp_class=rows["cmp_class"].map(CMP_WORDS).astype("string"),
         first_buy=_yes(rows["first_buy"], no="No"),
         largest=_largest(rows),
+        check=_check_words(rows["excluded"] if "excluded" in rows else pd.Series(pd.NA, index=rows.index)),
     )
     return frame[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+
+def _check_words(why: pd.Series) -> pd.Series:
+    words = [
+        "; ".join(CHECK_WORDS[w] for w in str(v).split(",") if w in CHECK_WORDS) if isinstance(v, str) else ""
+        for v in why.astype("object")
+    ]
+    return pd.Series(words, index=why.index, dtype="string")
 
 
 def latest_table(page: Page) -> pd.DataFrame:

@@ -296,8 +296,11 @@ def test_joint_duplicates_and_suspect_values_stay_out_of_market_totals(store):
     )  # Fred, Gina, fund
     top = market.top_issuers(store, include_suspect=True)
     assert "GAMA" not in set(top["ticker"])  # the typo sale makes GAMA a net seller once included
-    page = market.screen(store, market.codes_where(("P",)), page_size=500)
+    page = market.screen(store, market.codes_where(("P", "S")), page_size=500)
     assert {JOINT["fund"], JOINT["gp"]} <= set(page.rows["owner_cik"])  # listings show each owner's report
+    checks = market.screen_table(page).set_index("Insider")["Check"]
+    assert checks["Delta Fund GP LLC"].startswith("Same trade as another owner's filing")
+    assert checks["Typo Tom"] == "Suspect value (left out of totals)" and checks["Delta Fund LP"] == ""
 
 
 def test_empty_store_gives_empty_frames(tmp_path):

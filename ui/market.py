@@ -260,6 +260,8 @@ def trade_columns(years: int = 2) -> dict:
         "Shares": number(format="localized"), "Price ($)": number(format="dollar"),
         "Owned after": number(format="localized"), "Owned before": number(format="localized"),
         "Days to file": number(width=70, help=RULES["days_to_file"]),
+        "Check": text(help="Rows the market totals count differently: a trade also reported in another owner's "
+                      "filing (counted once), or a suspect value such as a typo price (left out unless asked)."),
         "Filing": st.column_config.LinkColumn("Filing", display_text="EDGAR \u2197", width=80),
     }  # fmt: skip
 
