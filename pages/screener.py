@@ -13,6 +13,7 @@ from ui.widgets import guarded, table
 
 boot.ensure_app()
 base, _ = mk.arrive("screener")
+mk.ready()
 mk.screener_sidebar()
 f, notes = mk.settle("screener", base, mk.SCREEN_WIDGETS)
 st.title("Screener")

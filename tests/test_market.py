@@ -379,3 +379,32 @@ def test_signal_index_follows_the_store(tmp_path):
     got = _labels(market.screen(s, market.codes_where(("P",)), page_size=500))
     # her only earlier buy (2022-01-05) lies more than two years back, and was smaller
     assert got[(4000009, "EPSL", "2024-03-01", "P")] == ("unclassified", True, True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"codes": "P", "sort": "value"},
+        {"codes": "S", "role": "ceo,director", "sort": "delta_own", "order": "asc"},
+        {"cmp": "routine,opportunistic", "sort": "cmp_class"},
+        {"first": "yes", "years": "4"},
+        {"largest": "yes", "ticker": "GAMA", "plan": "yes,no"},
+        {"min": "5000", "max": "40000", "dmin": "5", "late": "no", "sort": "days_to_file"},
+        {"filed_start": "2022-01-01", "insider": "4000007", "sort": "first_buy"},
+    ],
+)
+def test_open_market_table_and_store_give_the_same_screen(store, query):
+    """Guards against the fast path (the index's open-market table) and the store path showing different rows,
+    labels or checks for the same open-market screen."""
+    from analytics.market_filters import MarketFilters
+
+    f = MarketFilters.from_query(query)
+    pages = [
+        market.screen(store, f.base_where(), signal_where=f.signal_where(), sort=f.sort, descending=f.order == "desc",
+                      page_size=500, first_buy_years=f.years, open_market=fast)
+        for fast in (True, False)
+    ]  # fmt: skip
+    fast, slow = (p.rows.reset_index(drop=True) for p in pages)
+    assert len(fast) > 0 and pages[0].total == pages[1].total == len(fast)
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
