@@ -1,10 +1,16 @@
-"""Market-wide views, computed in SQL over the store's views through `Store.query` (never the whole store in
-pandas): latest filings with a trade summary, the screener, cluster buys, and market flow charts.
+"""Market-wide views, computed in SQL through `Store.query` (never the whole store in pandas): latest filings
+with a trade summary, the screener, cluster buys, and market flow charts.
 
 Scope (see analytics/signals.py): Table I rows (shares), live rows only; an insider is a filing's first reporting
 owner. Every function takes a Store and plain parameters and returns a small DataFrame (or a Page of one).
-Filters arrive as `where = (sql, params)` over alias `t` of the TRADES columns (the `transactions` view's columns
-plus owned_before, delta_own, is_ceo, is_cfo, plan, days_to_file); signal filters as `signal_where` over the same
+
+Where the rows come from: open-market trades (codes P and S, what every market page but a screener on other codes
+reads) come from the market index's open-market table (signals.ensure_index: one narrow Parquet file per store
+snapshot, sorted by trade date, with the signal basis and the counted flags on each row), so a page reads a few
+columns of one file instead of the whole store. A screener on other codes reads the store (signals.TRADES) and
+labels its page from the index. Filters arrive as `where = (sql, params)` over alias `t` of those columns (the
+`transactions` view's plus owned_before, delta_own, is_ceo, is_cfo, plan, days_to_file; MarketFilters.base_where()
+gives them) with a relation `_issuers` defined by every query here; signal filters as `signal_where` over the same
 alias with the signal columns too.
 """
 
@@ -19,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import signals
-from analytics.market_filters import MarketFilters, title_sql
+from analytics.market_filters import MarketFilters
 from loaders.parser import filing_url
 from loaders.store import Store
 
@@ -28,28 +34,14 @@ NO_FILTER: Where = ("TRUE", [])
 
 PLAN_LABELS = {"plan": "10b5-1 plan", "discretionary": "Discretionary", "unknown": "Plan status unknown"}
 FREQS = {"W": "week", "M": "month", "Q": "quarter"}
+TRADES = signals.TRADES
 
 
-def _t(name: str) -> str:
-    return f"t.{name}"
+def _with(index: signals.Index, *ctes: str) -> str:
+    """`WITH _issuers AS (...), om AS (the open-market table), <ctes>`."""
+    return ", ".join([f"WITH _issuers AS (SELECT * FROM {index.issuers})", f"om AS (SELECT * FROM {index.trades})",
+                      *ctes])  # fmt: skip
 
-
-# Every trade row, Table I, live; derived columns the pages show and filter on. No parameters.
-TRADES = f"""
-    _base AS (
-        SELECT t.*,
-            CASE t.acquired_disposed WHEN 'A' THEN t.owned_after - t.shares
-                                     WHEN 'D' THEN t.owned_after + t.shares END AS owned_before,
-            {title_sql(_t, "ceo")} AS is_ceo,
-            {title_sql(_t, "cfo")} AS is_cfo,
-            CASE WHEN t.is_10b5_1 THEN 'plan' WHEN NOT t.is_10b5_1 THEN 'discretionary' ELSE 'unknown' END AS plan,
-            date_diff('day', t.transaction_date, t.filing_date) AS days_to_file
-        FROM transactions t
-        WHERE t.superseded_by IS NULL AND t."table" = 'nonDerivative'
-    ),
-    trades AS (
-        SELECT b.*, CASE WHEN b.owned_before > 0 THEN b.shares / b.owned_before END AS delta_own FROM _base b
-    )"""
 
 # The screener's columns, in display order; any of them can be the sort key.
 SCREEN_COLUMNS = (
@@ -65,13 +57,15 @@ SIGNAL_SORTS = set(signals.SIGNAL_COLUMNS)
 @dataclass(frozen=True)
 class Page:
     """One page of a longer result: `rows` shown, 1-based `page`. `total` rows match when it is known (the
-    screener counts them); a feed (Latest) only knows whether `more` rows follow."""
+    screener counts them, up to COUNT_CAP: beyond it `capped` says "more"); a feed (Latest) only knows whether
+    `more` rows follow."""
 
     rows: pd.DataFrame
     total: int | None
     page: int
     page_size: int
     more: bool = False
+    capped: bool = False  # more than `total` rows match (counting stops at COUNT_CAP)
 
     @property
     def pages(self) -> int:
@@ -123,12 +117,15 @@ def _with_urls(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | None:
-    """The newest filing date in the store that is not in the future (a mistyped date must not move it)."""
+    """The newest filing date of an open-market trade in the store that is not in the future (a mistyped date must
+    not move it): where the market pages' "this week" and default ranges end. Read from the index (a few columns
+    of one file), not from every filing."""
     if not store.has_data():
         return None
     today = today or dt.date.today()
+    index = signals.ensure_index(store)
     got = store.query(
-        "SELECT max(filing_date) AS d FROM filings WHERE filing_date <= ?", [pd.Timestamp(today)]
+        f"SELECT max(filing_date) AS d FROM {index.trades} WHERE filing_date <= ?", [pd.Timestamp(today)]
     )
     d = got["d"].iloc[0]
     return None if pd.isna(d) else pd.Timestamp(d).date()
@@ -136,6 +133,10 @@ def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | 
 
 # ---------------------------------------------------------------------------------------------- the screener
 ROW_SELECT = ", ".join(c for c in SCREEN_COLUMNS if c not in SIGNAL_SORTS)
+
+
+COUNT_CAP = 100_000  # the screener counts matches up to this many ("100,000+"): a count stops scanning there
+MAX_PAGES = 1_000_000
 
 
 def screen(
@@ -148,12 +149,15 @@ def screen(
     page: int = 1,
     page_size: int = 50,
     first_buy_years: int = signals.FIRST_BUY_YEARS,
+    open_market: bool = False,
 ) -> Page:
     """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
     any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row.
 
-    Without a signal filter or sort, the page is chosen first and only its rows are labelled; with one, every
-    candidate row is labelled (one hash join with the signal index) before filtering."""
+    open_market=True says `where` keeps only codes P and S: the rows then come from the index's open-market table
+    (fast). Otherwise the page is chosen in the store on a few narrow columns, then its rows are read in full by
+    id, issuer and filing date (so the Parquet row groups of other issuers and quarters are skipped) and labelled.
+    Both give the same rows (tested)."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
@@ -163,23 +167,68 @@ def screen(
     wsql, wparams = where
     ssql, sparams = signal_where
     limit = f"LIMIT {page_size} OFFSET {(page - 1) * page_size}"
-    head = f"WITH {TRADES}, cand AS (SELECT {ROW_SELECT} FROM trades t WHERE {wsql})"
-    labelled = (
-        f"SELECT t.*, {signals.signal_select(first_buy_years)} FROM {{src}} t {signals.signal_joins(index)}"
-    )
+    count_of = f"SELECT count(*) AS n FROM (SELECT 1 FROM sel LIMIT {COUNT_CAP + 1})"
+    if open_market:
+        head = _with(index, f"sel AS (SELECT * FROM (SELECT t.*, {signals.open_market_signals(first_buy_years)} "
+                            f"FROM om t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
+        cols = ", ".join(f"t.{c}" for c in SCREEN_COLUMNS)
+        rows, count = store.query_many(
+            [f"{head} SELECT {cols}, CASE WHEN t.joint_duplicate AND t.suspect THEN 'joint_duplicate,suspect' "
+             f"WHEN t.joint_duplicate THEN 'joint_duplicate' WHEN t.suspect THEN 'suspect' END AS excluded "
+             f"FROM sel t ORDER BY {order} {limit}", f"{head} {count_of}"], wparams + sparams,
+        )  # fmt: skip
+        total = int(count["n"].iloc[0])
+        return Page(_with_urls(rows), min(total, COUNT_CAP), page, page_size, capped=total > COUNT_CAP)
+    keys = ["row_id", "issuer_cik", "filing_date", "owner_cik", "code", "transaction_date"]
+    narrow = ", ".join(dict.fromkeys([*keys, *([sort] if sort not in SIGNAL_SORTS else [])]))
+    head = _with(index, TRADES.strip(), f"cand AS (SELECT {narrow} FROM trades t WHERE {wsql})")
     if sort in SIGNAL_SORTS or ssql.strip().upper() != "TRUE":
-        head += f", sel AS (SELECT * FROM ({labelled.format(src='cand')}) t WHERE {ssql})"
-        rows_sql = f"{head} SELECT * FROM sel t ORDER BY {order} {limit}"
+        head += (f", sel AS (SELECT * FROM (SELECT t.*, {signals.signal_select(first_buy_years)} FROM cand t "
+                 f"{signals.signal_joins(index)}) t WHERE {ssql})")  # fmt: skip
     else:
         head += ", sel AS (SELECT * FROM cand)"
-        rows_sql = (f"{head}, pg AS (SELECT * FROM sel t ORDER BY {order} {limit}) "
-                    f"SELECT * FROM ({labelled.format(src='pg')}) t ORDER BY {order}")  # fmt: skip
-    rows, count = store.query_many([rows_sql, f"{head} SELECT count(*) AS n FROM sel"], wparams + sparams)
-    return Page(_with_urls(rows[list(SCREEN_COLUMNS)]), int(count["n"].iloc[0]), page, page_size)
+    ids, count = store.query_many(
+        [f"{head} SELECT row_id, issuer_cik, filing_date FROM sel t ORDER BY {order} {limit}", f"{head} {count_of}"],
+        wparams + sparams,
+    )  # fmt: skip
+    total = int(count["n"].iloc[0])
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    if ids.empty:
+        return Page(_empty_screen(), total, page, page_size, capped=capped)
+    rows = _rows_by_id(store, ids, first_buy_years, index)
+    rows = ids[["row_id"]].merge(rows, on="row_id", how="left")  # the order chosen above
+    return Page(_with_urls(rows[[*SCREEN_COLUMNS, "excluded"]]), total, page, page_size, capped=capped)
+
+
+def _rows_by_id(store: Store, ids: pd.DataFrame, years: int, index: signals.Index) -> pd.DataFrame:
+    """Every screener column of the rows `ids` (row_id, issuer_cik, filing_date), signals included."""
+    row_ids = [str(r) for r in ids["row_id"]]
+    issuers = sorted({int(c) for c in ids["issuer_cik"].dropna()})
+    days = sorted({pd.Timestamp(d) for d in ids["filing_date"].dropna()})
+    prune = []
+    params: list = []
+    if issuers and ids["issuer_cik"].notna().all():
+        prune.append(f"t.issuer_cik IN ({', '.join('?' for _ in issuers)})")
+        params += issuers
+    if days and ids["filing_date"].notna().all():
+        prune.append(f"t.filing_date IN ({', '.join('?' for _ in days)})")
+        params += days
+    prune.append(f"t.row_id IN ({', '.join('?' for _ in row_ids)})")
+    params += row_ids
+    cols = ", ".join(f"t.{c}" for c in ROW_SELECT.split(", "))
+    return store.query(
+        f"""WITH {TRADES}, pg AS (SELECT {cols} FROM trades t WHERE {" AND ".join(prune)}),
+        ex AS (SELECT row_id, string_agg(why, ',' ORDER BY why) AS why FROM {index.excluded}
+               WHERE row_id IN (SELECT row_id FROM pg) GROUP BY row_id)
+        SELECT t.*, {signals.signal_select(years)}, ex.why AS excluded FROM pg t {signals.signal_joins(index)}
+        LEFT JOIN ex ON ex.row_id = t.row_id""",
+        params,
+    )
 
 
 def _empty_screen() -> pd.DataFrame:
-    return pd.DataFrame(columns=[*SCREEN_COLUMNS, "filing_url"])
+    return pd.DataFrame(columns=[*SCREEN_COLUMNS, "excluded", "filing_url"])
 
 
 # ---------------------------------------------------------------------------------------------- latest filings
@@ -270,22 +319,22 @@ def latest(
     page = max(1, int(page))
     if not store.has_data():
         return Page(pd.DataFrame(columns=[*LATEST_COLUMNS, "filing_url"]), None, 1, page_size)
-    cols = tuple(c for c in LATEST_COLUMNS if c not in SIGNAL_SORTS)
-    order = _order(sort, descending, (*cols, "accession"), alias="t")
+    order = _order(sort, descending, (*LATEST_COLUMNS, "accession"), alias="t")
     need = page * page_size + 1  # one more than the page: tells whether older rows follow
     wsql, wparams = where
     params = [*wparams, float(min_value or 0.0)]
     k = need * WINDOW_ROWS
+    index = signals.ensure_index(store)
     while True:
         cutoff = None
         if sort == "filing_date" and descending:
             got = store.query(
-                f"WITH {TRADES} SELECT min(filing_date) AS d, count(*) AS n FROM (SELECT t.filing_date FROM trades t "
+                f"{_with(index)} SELECT min(filing_date) AS d, count(*) AS n FROM (SELECT t.filing_date FROM om t "
                 f"WHERE t.code IS NOT NULL AND ({wsql}) ORDER BY t.filing_date DESC LIMIT {k})", wparams
             )  # fmt: skip
             if int(got["n"].iloc[0]) >= k:  # else every matching row is already within reach
                 cutoff = pd.Timestamp(got["d"].iloc[0])
-        rows = _latest_groups(store, wsql, params, cutoff, order, page, page_size, first_buy_years)
+        rows = _latest_groups(store, index, wsql, params, cutoff, order, page, page_size, first_buy_years)
         if cutoff is None or len(rows) >= page_size + 1 or k > 50_000_000:
             break
         k *= 8
@@ -293,12 +342,12 @@ def latest(
     return Page(_with_urls(rows.iloc[:page_size][list(LATEST_COLUMNS)]), None, page, page_size, more=more)
 
 
-def _latest_groups(store, wsql, params, cutoff, order, page, page_size, years) -> pd.DataFrame:
+def _latest_groups(store, index, wsql, params, cutoff, order, page, page_size, years) -> pd.DataFrame:
     """The groups of one Latest page (plus one more row when older ones follow)."""
     since = f" AND t.filing_date >= TIMESTAMP '{cutoff:%Y-%m-%d}'" if cutoff is not None else ""
-    index = signals.ensure_index(store)
-    sql = f"""WITH {TRADES},
-        cand AS (SELECT * FROM trades t WHERE t.code IS NOT NULL AND ({wsql}){since}),
+    sql = f"""{_with(index)},
+        cand AS (SELECT t.*, {signals.open_market_signals(years)} FROM om t
+                 WHERE t.code IS NOT NULL AND ({wsql}){since}),
         grp AS (
             SELECT accession, code,
                 any_value(filing_date) AS filing_date, min(transaction_date) AS trade_date,
@@ -313,26 +362,15 @@ def _latest_groups(store, wsql, params, cutoff, order, page, page_size, years) -
                 CASE WHEN bool_and(plan = 'plan') THEN 'plan'
                      WHEN bool_and(plan = 'discretionary') THEN 'discretionary'
                      WHEN bool_or(plan = 'plan') THEN 'mixed' ELSE 'unknown' END AS plan,
-                coalesce(bool_or(is_late), FALSE) AS is_late, max(days_to_file) AS days_to_file
+                coalesce(bool_or(is_late), FALSE) AS is_late, max(days_to_file) AS days_to_file,
+                arg_min(cmp_class, transaction_date) AS cmp_class, bool_or(first_buy) AS first_buy,
+                bool_or(largest) AS largest
             FROM cand GROUP BY accession, code
             HAVING coalesce(sum(value), 0) >= ?
-        ),
-        pg AS (
-            SELECT * FROM (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
-                           FROM grp g) t
-            ORDER BY {order} LIMIT {page_size + 1} OFFSET {(page - 1) * page_size}
-        ),
-        prow AS (SELECT c.accession, c.code, c.owner_cik, c.issuer_cik, c.transaction_date FROM cand c
-                 JOIN pg p ON p.accession = c.accession AND p.code = c.code),
-        psig AS (
-            SELECT accession, code, arg_min(cmp_class, transaction_date) AS cmp_class,
-                   bool_or(first_buy) AS first_buy, bool_or(largest) AS largest
-            FROM (SELECT t.accession, t.code, t.transaction_date, {signals.signal_select(years)}
-                  FROM prow t {signals.signal_joins(index)}) GROUP BY accession, code
         )
-        SELECT * FROM (SELECT pg.*, psig.cmp_class, psig.first_buy, psig.largest FROM pg
-                       LEFT JOIN psig ON psig.accession = pg.accession AND psig.code = pg.code) t
-        ORDER BY {order}"""
+        SELECT * FROM (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
+                       FROM grp g) t
+        ORDER BY {order} LIMIT {page_size + 1} OFFSET {(page - 1) * page_size}"""
     return store.query(sql, params)
 
 
@@ -366,10 +404,6 @@ def _period(freq: str) -> str:
     return f"date_trunc('{FREQS[freq]}', t.transaction_date)"
 
 
-def _counted(store: Store, include_suspect: bool) -> str:
-    return signals.counted_where(signals.ensure_index(store), include_suspect)
-
-
 def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M", include_suspect: bool = False):
     """Open-market $ flow per period over the market (or the rows of `where`): one row per period x direction x
     plan status. Columns: period, direction ("Buy" for P, "Sell" for S), plan ("10b5-1 plan", "Discretionary",
@@ -382,14 +416,13 @@ def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M", include
         return pd.DataFrame(columns=cols)
     wsql, params = where
     out = store.query(
-        f"""WITH {TRADES}
+        f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period, CASE t.code WHEN 'P' THEN 'Buy' ELSE 'Sell' END AS direction,
                t.plan AS plan,
                sum(CASE t.code WHEN 'P' THEN 1 ELSE -1 END * coalesce(t.value, 0)) AS value,
                sum(CASE t.code WHEN 'P' THEN 1 ELSE -1 END * coalesce(t.shares, 0)) AS shares,
                count(*) AS trades
-        FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
-          AND {_counted(store, include_suspect)}
+        FROM om t WHERE t.transaction_date IS NOT NULL AND ({wsql}) AND {signals.counted(include_suspect)}
         GROUP BY ALL ORDER BY period, direction, plan""",
         params,
     )
@@ -407,14 +440,13 @@ def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M", incl
         return pd.DataFrame(columns=cols)
     wsql, params = where
     out = store.query(
-        f"""WITH {TRADES}
+        f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period,
                count(DISTINCT t.accession) FILTER (WHERE t.code = 'P') AS buy_filings,
                count(DISTINCT t.accession) FILTER (WHERE t.code = 'S') AS sell_filings,
                coalesce(sum(t.value) FILTER (WHERE t.code = 'P'), 0) AS bought,
                coalesce(sum(t.value) FILTER (WHERE t.code = 'S'), 0) AS sold
-        FROM trades t WHERE t.code IN ('P', 'S') AND t.transaction_date IS NOT NULL AND ({wsql})
-          AND {_counted(store, include_suspect)}
+        FROM om t WHERE t.transaction_date IS NOT NULL AND ({wsql}) AND {signals.counted(include_suspect)}
         GROUP BY ALL ORDER BY period""",
         params,
     )
@@ -434,7 +466,7 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
     wsql, params = where
     n = max(1, min(500, int(n)))
     return store.query(
-        f"""WITH {TRADES}
+        f"""{_with(signals.ensure_index(store))}
         SELECT t.issuer_cik, arg_max(t.ticker, t.filing_date) AS ticker,
                arg_max(t.issuer_name, t.filing_date) AS issuer_name,
                coalesce(sum(t.value) FILTER (WHERE t.code = 'P'), 0) AS bought,
@@ -442,7 +474,7 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
                bought - sold AS net,
                count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'P') AS buyers,
                count(DISTINCT t.owner_cik) FILTER (WHERE t.code = 'S') AS sellers
-        FROM trades t WHERE t.code IN ('P', 'S') AND ({wsql}) AND {_counted(store, include_suspect)}
+        FROM om t WHERE ({wsql}) AND {signals.counted(include_suspect)}
         GROUP BY t.issuer_cik HAVING net > 0 ORDER BY net DESC, t.issuer_cik LIMIT {n}""",
         params,
     )[cols]
@@ -483,9 +515,9 @@ def cluster_buys(
     rng = date_where("transaction_date", start, end)
     wsql, params = and_(rng, where)
     days = store.query(
-        f"""WITH {TRADES},
-        buys AS (SELECT * FROM trades t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})
-                 AND {_counted(store, include_suspect=True)}),
+        f"""{_with(signals.ensure_index(store))},
+        buys AS (SELECT * FROM om t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})
+                 AND {signals.counted(include_suspect=True)}),
         many AS (SELECT issuer_cik FROM buys GROUP BY issuer_cik HAVING count(DISTINCT owner_cik) >= {min_insiders})
         SELECT issuer_cik, owner_cik, transaction_date AS d, arg_max(owner_name, filing_date) AS owner_name,
                arg_max(ticker, filing_date) AS ticker, arg_max(issuer_name, filing_date) AS issuer_name,
@@ -496,8 +528,7 @@ def cluster_buys(
         ORDER BY issuer_cik, d, owner_cik""",
         params,
     )
-    out = _clusters(days, window_days)
-    out = out[(out["insiders"] >= min_insiders) & (out["value"] >= float(min_value or 0.0))]
+    out = _clusters(days, window_days, min_insiders, float(min_value or 0.0))
     return out.sort_values(["start", "value"], ascending=[False, False]).reset_index(drop=True)
 
 
@@ -514,12 +545,21 @@ def _cluster_ids(issuers: np.ndarray, dates: np.ndarray, window_days: int) -> np
     return ids
 
 
-def _clusters(days: pd.DataFrame, window_days: int) -> pd.DataFrame:
-    """One row per window of the purchase days (CLUSTER_COLUMNS), vectorised over every issuer at once."""
+def _clusters(
+    days: pd.DataFrame, window_days: int, min_insiders: int = 1, min_value: float = 0.0
+) -> pd.DataFrame:
+    """One row per window of the purchase days that has >= min_insiders insiders and >= min_value $
+    (CLUSTER_COLUMNS), vectorised over every issuer at once; names and CIKs are joined for the kept ones only."""
     if days.empty:
         return pd.DataFrame(columns=CLUSTER_COLUMNS)
     days = days.sort_values(["issuer_cik", "d", "owner_cik"], kind="stable").reset_index(drop=True)
     days["cluster"] = _cluster_ids(days["issuer_cik"].to_numpy(), days["d"].to_numpy(), window_days)
+    g = days.groupby("cluster", sort=False)
+    insiders, value = g["owner_cik"].nunique(), g["value"].sum()
+    kept = insiders.index[(insiders >= min_insiders) & (value >= float(min_value or 0.0))]
+    days = days[days["cluster"].isin(kept)]
+    if days.empty:
+        return pd.DataFrame(columns=CLUSTER_COLUMNS)
     g = days.groupby("cluster", sort=False)
     first = days.drop_duplicates(["cluster", "owner_cik"])  # each buyer's first purchase day in the window
     known = first[first["owned_before"] > 0]
@@ -529,24 +569,24 @@ def _clusters(days: pd.DataFrame, window_days: int) -> pd.DataFrame:
         .groupby("cluster")["shares"]
         .sum()
     )
-    named = days.sort_values("owner_name", kind="stable").drop_duplicates(
-        ["cluster", "owner_cik"], keep="last"
+    people = days.assign(
+        owner_name=days["owner_name"].fillna("").astype(str), cik=days["owner_cik"].astype("int64")
     )
+    named = people.sort_values("owner_name", kind="stable").drop_duplicates(["cluster", "cik"], keep="last")
+    ciks = people.drop_duplicates(["cluster", "cik"]).sort_values(["cluster", "cik"])
     out = pd.DataFrame({
         "ticker": g["ticker"].last(),
         "issuer_name": g["issuer_name"].last(),
         "start": pd.to_datetime(g["d"].min()),
         "end": pd.to_datetime(g["d"].max()),
         "insiders": g["owner_cik"].nunique().astype("int64"),
-        "names": named.sort_values(["cluster", "owner_name"]).groupby("cluster")["owner_name"].agg(
-            lambda s: "; ".join(s.astype(str))),
+        "names": named.sort_values(["cluster", "owner_name"]).groupby("cluster")["owner_name"].agg("; ".join),
         "trades": g["trades"].sum().astype("int64"),
         "shares": g["shares"].sum().astype("float64"),
         "value": g["value"].sum().astype("float64"),
         "delta_own": (bought / before.where(before > 0)).astype("float64"),
         "issuer_cik": g["issuer_cik"].first().astype("int64"),
-        "owner_ciks": days.sort_values(["cluster", "owner_cik"]).drop_duplicates(["cluster", "owner_cik"])
-        .groupby("cluster")["owner_cik"].agg(lambda s: "|".join(str(int(c)) for c in s)),
+        "owner_ciks": ciks.assign(c=ciks["cik"].astype(str)).groupby("cluster")["c"].agg("|".join),
     })  # fmt: skip
     out["window_end"] = out["start"] + pd.Timedelta(days=window_days)
     return out[list(CLUSTER_COLUMNS)].reset_index(drop=True)
@@ -562,10 +602,10 @@ def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) 
     if not store.has_data():
         return pd.DataFrame(columns=[*cols, "filing_url"])
     rows = store.query(
-        f"""WITH {TRADES}
-        SELECT {", ".join("t." + c for c in cols)} FROM trades t
+        f"""{_with(signals.ensure_index(store))}
+        SELECT {", ".join("t." + c for c in cols)} FROM om t
         WHERE t.code = 'P' AND t.issuer_cik = ? AND t.transaction_date BETWEEN ? AND ?
-          AND {_counted(store, include_suspect=True)}
+          AND {signals.counted(include_suspect=True)}
         ORDER BY t.transaction_date, t.accession, t.seq""",
         [int(issuer_cik), pd.Timestamp(start), pd.Timestamp(end)],
     )
@@ -627,8 +667,12 @@ LATEST_TABLE = {
 SCREEN_TABLE = {
     "filing_date": "Filed", **_SHOWN_HEAD, "transaction_date": "Trade date", "shares": "Shares",
     "price": "Price ($)", "owned_before": "Owned before", "owned_after": "Owned after", "days_to_file": "Days to file",
-    "direct_indirect": "D/I", "form": "Form", "issuer_name": "Issuer", "filing_url": "Filing",
+    "direct_indirect": "D/I", "form": "Form", "check": "Check", "issuer_name": "Issuer", "filing_url": "Filing",
 }  # fmt: skip
+CHECK_WORDS = {
+    "joint_duplicate": "Same trade as another owner's filing (counted once in totals)",
+    "suspect": "Suspect value (left out of totals)",
+}
 
 
 def _shown(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -643,8 +687,17 @@ def _shown(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         cmp_class=rows["cmp_class"].map(CMP_WORDS).astype("string"),
         first_buy=_yes(rows["first_buy"], no="No"),
         largest=_largest(rows),
+        check=_check_words(rows["excluded"] if "excluded" in rows else pd.Series(pd.NA, index=rows.index)),
     )
     return frame[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+
+def _check_words(why: pd.Series) -> pd.Series:
+    words = [
+        "; ".join(CHECK_WORDS[w] for w in str(v).split(",") if w in CHECK_WORDS) if isinstance(v, str) else ""
+        for v in why.astype("object")
+    ]
+    return pd.Series(words, index=why.index, dtype="string")
 
 
 def latest_table(page: Page) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from analytics import signals
 from analytics.filters import (
+    _TICKER_SPLIT,
     MAX_AMOUNT,
     DateBound,
     Filter,
@@ -32,6 +33,7 @@ from analytics.filters import (
     OneOf,
     Parsed,
     Roles,
+    Tickers,
     _and,
     _quote,
     fmt_money,
@@ -201,6 +203,23 @@ class FiledBound(DateBound):
         if b:
             return f", filed up to {b:%Y-%m-%d}"
         return ""
+
+
+class MarketTickers(Tickers):
+    """Tickers as the shared filter has them (an issuer matches under any symbol it filed under, in any share
+    class), read from a small relation `_issuers(issuer_cik, ticker)` instead of every transaction: the market
+    queries define it (analytics.market: the index's issuer list)."""
+
+    def where(self, value, col):
+        if not value:
+            return None
+        marks = ", ".join("?" for _ in value)
+        sql = (f"{col('issuer_cik')} IN (SELECT issuer_cik FROM _issuers WHERE list_has_any("
+               f"regexp_split_to_array(upper(coalesce(ticker, '')), '{_TICKER_SPLIT}'), [{marks}]))")  # fmt: skip
+        return sql, list(value)
+
+
+ISSUERS_FROM_TRANSACTIONS = "_issuers AS (SELECT DISTINCT issuer_cik, ticker FROM transactions)"
 
 
 class MarketRoles(Roles):
@@ -385,6 +404,7 @@ class MarketFilters(Filters):
     """Every control of the market pages (see the module docstring); declaration order = sentence order."""
 
     roles = MarketRoles("role", "role", tuple(MARKET_ROLES))
+    tickers = MarketTickers("ticker", (), "ticker")
     filed_start = FiledBound("filed_start", "filing start date", ">=")
     filed_end = FiledBound("filed_end", "filing end date", "<=")
     max_value = Bound("max", "maximum value", "value", "<=", MAX_AMOUNT, words="{} each")

@@ -78,14 +78,54 @@ def years(value: int) -> int:
     return max(1, min(MAX_YEARS, int(value)))
 
 
-# One row per trade day (insider, issuer, code P/S, date) of the whole store: its $ total, the previous day of the
-# same insider, issuer and code and the largest $ before it, and when the issuer's history in the store starts.
+def _t(name: str) -> str:
+    return f"t.{name}"
+
+
+def _trades_cte() -> str:
+    from analytics.market_filters import title_sql
+
+    return f"""
+    _base AS (
+        SELECT t.*,
+            CASE t.acquired_disposed WHEN 'A' THEN t.owned_after - t.shares
+                                     WHEN 'D' THEN t.owned_after + t.shares END AS owned_before,
+            {title_sql(_t, "ceo")} AS is_ceo,
+            {title_sql(_t, "cfo")} AS is_cfo,
+            CASE WHEN t.is_10b5_1 THEN 'plan' WHEN NOT t.is_10b5_1 THEN 'discretionary' ELSE 'unknown' END AS plan,
+            date_diff('day', t.transaction_date, t.filing_date) AS days_to_file
+        FROM transactions t
+        WHERE t.superseded_by IS NULL AND t."table" = 'nonDerivative'
+    ),
+    trades AS (
+        SELECT b.*, CASE WHEN b.owned_before > 0 THEN b.shares / b.owned_before END AS delta_own FROM _base b
+    )"""
+
+
+# Every trade row, Table I, live, with the derived columns the pages show and filter on (a CTE named `trades`).
+TRADES = _trades_cte()
+
+# The open-market table of the index: every live Table I row with code P or S, the columns the market pages read.
+OPEN_MARKET_COLUMNS = (
+    "row_id", "accession", "seq", "table", "form", "filing_date", "transaction_date", "issuer_cik", "issuer_name",
+    "ticker", "owner_cik", "owner_name", "owner_ciks", "n_owners", "role", "officer_title", "is_director",
+    "is_officer", "is_ten_percent_owner", "is_other", "is_ceo", "is_cfo", "code", "acquired_disposed", "shares",
+    "price", "value", "owned_before", "owned_after", "delta_own", "direct_indirect", "nature", "security_title",
+    "is_10b5_1", "tenb51_source", "plan", "is_late", "late_business_days", "days_to_file", "price_low",
+    "price_high", "flags",
+)  # fmt: skip
+BASE_SQL = f"""WITH {TRADES}
+SELECT {", ".join(f't."{c}"' for c in OPEN_MARKET_COLUMNS)}, CAST(NULL AS VARCHAR) AS superseded_by
+FROM trades t WHERE t.code IN ('P', 'S')"""
+
+# One row per trade day (insider, issuer, code P/S, date): its $ total, the previous day of the same insider,
+# issuer and code and the largest $ before it, and when the issuer's history in the store starts. {base} = the
+# open-market rows.
 DAYS_SQL = """
 WITH _hist AS (
     SELECT owner_cik, issuer_cik, code, transaction_date AS d, sum(coalesce(value, 0)) AS v
-    FROM transactions
-    WHERE superseded_by IS NULL AND "table" = 'nonDerivative' AND code IN ('P', 'S')
-      AND transaction_date IS NOT NULL AND owner_cik IS NOT NULL AND issuer_cik IS NOT NULL
+    FROM {base}
+    WHERE transaction_date IS NOT NULL AND owner_cik IS NOT NULL AND issuer_cik IS NOT NULL
     GROUP BY ALL
 ),
 _starts AS (SELECT issuer_cik, min(filing_date) AS first_filed FROM filings GROUP BY issuer_cik)
@@ -101,9 +141,8 @@ ORDER BY h.owner_cik, h.issuer_cik, h.code, h.d
 # One row per insider and calendar year that is classified (routine or opportunistic) from the three years before.
 YEARS_SQL = """
 WITH _ym AS (
-    SELECT DISTINCT owner_cik, year(transaction_date) AS y, month(transaction_date) AS m FROM transactions
-    WHERE superseded_by IS NULL AND "table" = 'nonDerivative' AND code IN ('P', 'S')
-      AND transaction_date IS NOT NULL AND owner_cik IS NOT NULL
+    SELECT DISTINCT owner_cik, year(transaction_date) AS y, month(transaction_date) AS m FROM {base}
+    WHERE transaction_date IS NOT NULL AND owner_cik IS NOT NULL
 ),
 _yy AS (SELECT DISTINCT owner_cik, y FROM _ym),
 _classified AS (
@@ -120,6 +159,23 @@ SELECT k.owner_cik, k.y, CASE WHEN r.owner_cik IS NOT NULL THEN 'routine' ELSE '
 FROM _classified k LEFT JOIN _routine r ON r.owner_cik = k.owner_cik AND r.y = k.y
 ORDER BY k.owner_cik, k.y
 """
+
+# The open-market rows with their signal basis and whether market totals count them, by trade date.
+OPEN_MARKET_SQL = """
+SELECT b.* EXCLUDE (superseded_by),
+       coalesce(sy.cmp_class, 'unclassified') AS cmp_class,
+       sd.d AS day, sd.v AS day_value, sd.prev_d AS prev_day, sd.prev_max AS prev_max, sd.first_filed,
+       coalesce(ex.dup, false) AS joint_duplicate, coalesce(ex.sus, false) AS suspect
+FROM {base} b
+LEFT JOIN {days} sd ON sd.owner_cik = b.owner_cik AND sd.issuer_cik = b.issuer_cik AND sd.code = b.code
+                   AND sd.d = b.transaction_date
+LEFT JOIN {years} sy ON sy.owner_cik = b.owner_cik AND sy.y = year(b.transaction_date)
+LEFT JOIN (SELECT row_id, bool_or(why = 'joint_duplicate') AS dup, bool_or(why = 'suspect') AS sus
+           FROM {excluded} GROUP BY row_id) ex ON ex.row_id = b.row_id
+ORDER BY b.transaction_date, b.row_id
+"""
+
+ISSUERS_SQL = "SELECT DISTINCT issuer_cik, upper(ticker) AS ticker FROM filings WHERE issuer_cik IS NOT NULL"
 
 SIGNAL_COLUMNS = ("cmp_class", "first_buy", "largest")
 
@@ -139,20 +195,25 @@ def _literal(path: Path) -> str:
     return "'" + path.as_posix().replace("'", "''") + "'"
 
 
+def _scan(path: Path) -> str:
+    return f"read_parquet({_literal(path)})"
+
+
 @dataclass(frozen=True)
 class Index:
-    """The index files of one snapshot, as SQL table expressions: trade days, trader types per insider-year, and
-    rows left out of market totals (`excluded`: row_id, why = 'joint_duplicate' | 'suspect')."""
+    """The index files of one snapshot, as SQL table expressions: `trades` (the open-market rows: every live
+    Table I P/S row with its derived columns, signal basis and counted flags, sorted by trade date), `days` and
+    `years` (the signal basis, also for rows of other codes), `issuers` (issuer CIK and every ticker it filed
+    under) and `excluded` (row_id, why = 'joint_duplicate' | 'suspect')."""
 
+    trades: str
     days: str
     years: str
+    issuers: str
     excluded: str
 
 
-_OPEN_MARKET = "\"table\" = 'nonDerivative' AND code IN ('P', 'S')"
-
-
-def _excluded(store) -> pd.DataFrame:
+def _excluded(store, base: str, folder: Path) -> pd.DataFrame:
     """Open-market rows that must not count twice or at all in market totals: joint-filing duplicates
     (analytics.flow's rule, in SQL) and suspect values (analytics.quality's rule). Only rows that can be suspect
     reach pandas: flagged ones, prices far outside their own range, and trades of issuer securities whose prices
@@ -160,19 +221,26 @@ def _excluded(store) -> pd.DataFrame:
     from analytics.flow import joint_duplicates_sql
     from analytics.quality import FAR_FACTOR, OUTLIER_FACTOR, suspect_values
 
-    dups = store.query(f"SELECT row_id FROM ({joint_duplicates_sql(_OPEN_MARKET)})")
+    dup_sql = joint_duplicates_sql().strip()
+    assert dup_sql.startswith("WITH ")
+    limits = _limits(folder)
+    # only rows whose trade (issuer, date, code, shares, price, owned after) appears more than once can repeat
+    # another owner's report: the rule's window then runs over those few
+    key = "issuer_cik, transaction_date, code, shares, price, owned_after"
+    repeated = (f"SELECT * FROM {base} WHERE ({key}) IN (SELECT ({key}) FROM {base} GROUP BY ALL "
+                "HAVING count(*) > 1)")  # fmt: skip
+    dups = store.query_many([*limits, f"WITH transactions AS ({repeated}), {dup_sql[5:]}"])[-1]
+    dups = dups[["row_id"]]
     title = "lower(trim(coalesce(security_title, '')))"
-    rows = store.query(
+    rows = store.query_many([*limits,
         f"""WITH om AS (SELECT row_id, issuer_cik, security_title, transaction_date, price, price_low, price_high,
-                               flags, "table", code, {title} AS _title
-                        FROM transactions WHERE superseded_by IS NULL AND {_OPEN_MARKET}),
+                               flags, "table", code, {title} AS _title FROM {base}),
         spread AS (SELECT issuer_cik, _title FROM om WHERE price > 0 AND transaction_date IS NOT NULL
                    GROUP BY ALL HAVING max(price) >= {OUTLIER_FACTOR} * min(price))
         SELECT * EXCLUDE (_title) FROM om
         WHERE regexp_matches(coalesce(flags, ''), 'implausible_value|price_outlier')
            OR (price > {FAR_FACTOR} * price_high OR price * {FAR_FACTOR} < price_low)
-           OR (issuer_cik, _title) IN (SELECT (issuer_cik, _title) FROM spread)"""
-    )
+           OR (issuer_cik, _title) IN (SELECT (issuer_cik, _title) FROM spread)"""])[-1]  # fmt: skip
     suspect = (
         rows.loc[suspect_values(rows).to_numpy(dtype=bool), ["row_id"]] if len(rows) else rows[["row_id"]]
     )
@@ -180,41 +248,66 @@ def _excluded(store) -> pd.DataFrame:
     return out.astype({"row_id": "string", "why": "string"})
 
 
+BUILD_MEMORY = "1GB"  # DuckDB's memory for an index build; beyond it, sorts and joins spill to disk
+
+
+def _limits(folder: Path) -> list[str]:
+    spill = folder / ".spill"
+    spill.mkdir(exist_ok=True)
+    return [f"SET memory_limit = '{BUILD_MEMORY}'", f"SET temp_directory = {_literal(spill)}"]
+
+
+def _write(store, path: Path, sql: str | None = None, frame: pd.DataFrame | None = None) -> None:
+    """Write one index file under a temporary name and rename it into place (readers never see half of one)."""
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}-{path.name}"
+    try:
+        if frame is not None:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+        else:
+            copy = (
+                f"COPY ({sql}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+            )
+            store.query_many([*_limits(path.parent), copy])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def ensure_index(store) -> Index:
-    """The signal index of the store's current snapshot, built now if missing (a few seconds on a 10-million-row
-    store; once per snapshot). Files are written under a temporary name and renamed, so a reader never sees half
-    of one; older snapshots' files are removed."""
+    """The market index of the store's current snapshot, built now if missing (once per snapshot: one scan of the
+    store for the open-market rows, then small queries over that file). Older snapshots' files are removed after
+    ten minutes (a running query may still read them)."""
     folder = Path(store.root) / "cache" / "signals"
     tag = snapshot_tag(store)
-    paths = {name: folder / f"{name}-{tag}.parquet" for name in ("days", "years", "excluded")}
-    for name, path in paths.items():
-        if path.is_file():
-            continue
+    path = {n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded")}
+    if not all(p.is_file() for p in path.values()):
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".tmp-{uuid.uuid4().hex}-{path.name}"
-        try:
-            if name == "excluded":
-                pq.write_table(pa.Table.from_pandas(_excluded(store), preserve_index=False), tmp)
-            else:
-                sql = DAYS_SQL if name == "days" else YEARS_SQL
-                store.query(f"COPY ({sql}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        base = folder / f"base-{tag}.parquet"
+        path["trades"].unlink(missing_ok=True)  # the open-market table is written last, from a complete set
+        if not base.is_file():
+            _write(store, base, BASE_SQL)
+        src = _scan(base)
+        if not path["days"].is_file():
+            _write(store, path["days"], DAYS_SQL.format(base=src))
+        if not path["years"].is_file():
+            _write(store, path["years"], YEARS_SQL.format(base=src))
+        if not path["excluded"].is_file():
+            _write(store, path["excluded"], frame=_excluded(store, src, folder))
+        if not path["issuers"].is_file():
+            _write(store, path["issuers"], ISSUERS_SQL)
+        parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
+        _write(store, path["trades"], OPEN_MARKET_SQL.format(base=src, **parts))
+        base.unlink(missing_ok=True)
+    keep = {*path.values()}
     for old in folder.glob("*.parquet"):
-        if old not in paths.values() and time.time() - old.stat().st_mtime > 60:
+        if old not in keep and time.time() - old.stat().st_mtime > 600:  # a running query may use it
             old.unlink(missing_ok=True)
-    return Index(**{name: f"read_parquet({_literal(path)})" for name, path in paths.items()})
-
-
-def counted_where(index: Index, include_suspect: bool = False, alias: str = "t") -> str:
-    """SQL: the row counts in market totals (not a joint-filing duplicate; not a suspect value unless asked)."""
-    why = "('joint_duplicate')" if include_suspect else "('joint_duplicate', 'suspect')"
-    return f"{alias}.row_id NOT IN (SELECT row_id FROM {index.excluded} WHERE why IN {why})"
+    return Index(**{n: _scan(p) for n, p in path.items()})
 
 
 def signal_joins(index: Index, alias: str = "t") -> str:
-    """`LEFT JOIN`s attaching the index to rows aliased `alias` (as `_sd` and `_sy`)."""
+    """`LEFT JOIN`s attaching the signal basis to rows aliased `alias` that are not in the open-market table (other
+    codes): as `_sd` (trade day) and `_sy` (insider-year)."""
     return (
         f"LEFT JOIN {index.days} _sd ON _sd.owner_cik = {alias}.owner_cik AND _sd.issuer_cik = {alias}.issuer_cik"
         f" AND _sd.code = {alias}.code AND _sd.d = {alias}.transaction_date"
@@ -222,13 +315,32 @@ def signal_joins(index: Index, alias: str = "t") -> str:
     )
 
 
+def _signals(n_years: int, code: str, day: str, prev_day: str, first_filed: str, value: str, prev_max: str,
+             cmp: str) -> str:  # fmt: skip
+    n = years(n_years)
+    return f"""{cmp} AS cmp_class,
+        CASE WHEN {code} IS DISTINCT FROM 'P' OR {day} IS NULL THEN NULL
+             WHEN {prev_day} IS NOT NULL THEN {prev_day} < {day} - INTERVAL {n} YEAR
+             WHEN {first_filed} <= {day} - INTERVAL {n} YEAR THEN TRUE
+             ELSE NULL END AS first_buy,
+        CASE WHEN coalesce({code}, '') NOT IN ('P', 'S') OR {prev_max} IS NULL THEN NULL
+             ELSE {value} > {prev_max} END AS largest"""
+
+
 def signal_select(n_years: int = FIRST_BUY_YEARS, alias: str = "t") -> str:
     """The signal columns of rows joined by `signal_joins` (N inlined as a validated integer)."""
-    n = years(n_years)
-    return f"""coalesce(_sy.cmp_class, 'unclassified') AS cmp_class,
-        CASE WHEN {alias}.code IS DISTINCT FROM 'P' OR _sd.d IS NULL THEN NULL
-             WHEN _sd.prev_d IS NOT NULL THEN _sd.prev_d < _sd.d - INTERVAL {n} YEAR
-             WHEN _sd.first_filed <= _sd.d - INTERVAL {n} YEAR THEN TRUE
-             ELSE NULL END AS first_buy,
-        CASE WHEN coalesce({alias}.code, '') NOT IN ('P', 'S') OR _sd.prev_max IS NULL THEN NULL
-             ELSE _sd.v > _sd.prev_max END AS largest"""
+    return _signals(n_years, f"{alias}.code", "_sd.d", "_sd.prev_d", "_sd.first_filed", "_sd.v", "_sd.prev_max",
+                    "coalesce(_sy.cmp_class, 'unclassified')")  # fmt: skip
+
+
+def open_market_signals(n_years: int = FIRST_BUY_YEARS, alias: str = "t") -> str:
+    """The signal columns of rows of the open-market table (their basis is on the row)."""
+    a = alias
+    return _signals(n_years, f"{a}.code", f"{a}.day", f"{a}.prev_day", f"{a}.first_filed", f"{a}.day_value",
+                    f"{a}.prev_max", f"{a}.cmp_class")  # fmt: skip
+
+
+def counted(include_suspect: bool = False, alias: str = "t") -> str:
+    """SQL over the open-market table: the row counts in market totals (a joint-filing duplicate never; a suspect
+    value only when asked)."""
+    return f"NOT {alias}.joint_duplicate" + ("" if include_suspect else f" AND NOT {alias}.suspect")

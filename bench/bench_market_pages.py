@@ -53,8 +53,10 @@ def measure(root: str) -> dict:
         market.latest_table(market.latest_preset(store, preset, page=page))
 
     def screen(f: M) -> None:
+        open_market = bool(f.codes) and set(f.codes) <= {"P", "S"}
         market.screen_table(market.screen(store, f.base_where(), signal_where=f.signal_where(), sort=f.sort,
-                                          descending=f.order == "desc", page=f.page, first_buy_years=f.years))  # fmt: skip
+                                          descending=f.order == "desc", page=f.page, first_buy_years=f.years,
+                                          open_market=open_market))  # fmt: skip
 
     def clusters(f: M) -> None:
         found = market.cluster_buys(store, f.start, f.end, window_days=f.window, min_insiders=f.buyers,
@@ -87,6 +89,7 @@ def measure(root: str) -> dict:
         "screener_change_page_s": lambda: screen(M(sort="value", page=3)),
         "screener_change_role_ceo_s": lambda: screen(M(roles=("ceo",), codes=("P",))),
         "screener_signal_filter_s": lambda: screen(M(cmp=("opportunistic",), codes=("P",))),
+        "screener_other_codes_s": lambda: screen(M(codes=("A", "M"), sort="value")),
         "clusters_page_s": lambda: clusters(two),
         "clusters_change_window_s": lambda: clusters(two.replace(window=14)),
         "market_page_s": lambda: flow(two),

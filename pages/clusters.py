@@ -16,6 +16,7 @@ from ui.widgets import SHARES, chart, guarded, table
 
 boot.ensure_app()
 base, _ = mk.arrive("clusters")
+mk.ready()
 sb = st.sidebar
 sb.markdown("### Cluster rule")
 rng = mk.default_range()

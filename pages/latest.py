@@ -11,6 +11,7 @@ from ui.widgets import guarded, table
 
 boot.ensure_app()
 base, _ = mk.arrive("latest")
+mk.ready()
 st.title("Latest insider filings")
 st.segmented_control("Screen", options=list(market.PRESETS), key="m_preset", selection_mode="single",
                      format_func=lambda p: market.PRESETS[p].title, label_visibility="collapsed")  # fmt: skip

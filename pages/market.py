@@ -14,6 +14,7 @@ from ui.widgets import chart, guarded, table
 
 boot.ensure_app()
 base, _ = mk.arrive("market")
+mk.ready()
 sb = st.sidebar
 sb.markdown("### Market")
 ss = st.session_state

@@ -13,6 +13,7 @@ from ui.widgets import guarded, table
 
 boot.ensure_app()
 base, _ = mk.arrive("screener")
+mk.ready()
 mk.screener_sidebar()
 f, notes = mk.settle("screener", base, mk.SCREEN_WIDGETS)
 st.title("Screener")
@@ -28,8 +29,9 @@ st.markdown(f"**{plain(f.describe(insider_name=name))}**")
 mk.sort_controls()
 with guarded("Screen"):
     page = mk.screen(f)
-    st.caption(f"{page.total:,} trades match (Table I rows: shares; live rows, amendments applied). "
-               f"Page {min(f.page, page.pages):,} of {page.pages:,}, 50 rows a page, sorted on the server.")  # fmt: skip
+    plus = "+" if page.capped else ""
+    st.caption(f"{page.total:,}{plus} trades match (Table I rows: shares; live rows, amendments applied). "
+               f"Page {min(f.page, page.pages):,} of {page.pages:,}{plus}, 50 rows a page, sorted on the server.")  # fmt: skip
     rows = market.screen_table(page)
     table(rows, "screen", f, "screen", height=640, column_config=mk.trade_columns(f.years))
-    mk.pager(page.pages)
+    mk.pager(page.pages if not page.capped else market.MAX_PAGES, exact=not page.capped)

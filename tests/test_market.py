@@ -296,8 +296,11 @@ def test_joint_duplicates_and_suspect_values_stay_out_of_market_totals(store):
     )  # Fred, Gina, fund
     top = market.top_issuers(store, include_suspect=True)
     assert "GAMA" not in set(top["ticker"])  # the typo sale makes GAMA a net seller once included
-    page = market.screen(store, market.codes_where(("P",)), page_size=500)
+    page = market.screen(store, market.codes_where(("P", "S")), page_size=500)
     assert {JOINT["fund"], JOINT["gp"]} <= set(page.rows["owner_cik"])  # listings show each owner's report
+    checks = market.screen_table(page).set_index("Insider")["Check"]
+    assert checks["Delta Fund GP LLC"].startswith("Same trade as another owner's filing")
+    assert checks["Typo Tom"] == "Suspect value (left out of totals)" and checks["Delta Fund LP"] == ""
 
 
 def test_empty_store_gives_empty_frames(tmp_path):
@@ -340,3 +343,68 @@ def test_ceo_cfo_titles(title, ceo, cfo):
     frame = pd.DataFrame({"officer_title": [title or None]})
     for role, want in (("ceo", ceo), ("cfo", cfo)):
         assert bool(MarketFilters.roles.mask(frame, (role,)).iloc[0]) == want
+
+
+def test_screen_count_stops_at_the_cap(store, monkeypatch):
+    """Guards against a capped count showing a wrong total: below the cap it is exact, above it says 'more'."""
+    monkeypatch.setattr(market, "COUNT_CAP", 5)
+    page = market.screen(store, page_size=3)
+    assert page.total == 5 and page.capped and len(page.rows) == 3
+    monkeypatch.setattr(market, "COUNT_CAP", 1_000)
+    page = market.screen(store, page_size=3)
+    assert page.total == N_ROWS and not page.capped
+
+
+def test_signal_index_follows_the_store(tmp_path):
+    """Guards against a stale signal index: after new filings are stored, labels and totals include them."""
+    from tests.fixtures.builder import Tx, form_xml
+    from tests.fixtures.market_history import EPSL, GINA
+
+    write_market_history(tmp_path / "xml")
+    s = Store(tmp_path / "data")
+    ingest_dir(tmp_path / "xml", s)
+    before = signals.ensure_index(s)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    xml = form_xml(
+        issuer=EPSL,
+        owners=[GINA],
+        period="2024-03-01",
+        transactions=[Tx("2024-03-01", "P", 100, 9.0, "A", 200)],
+    )
+    (extra / "0009000009-24-000001.xml").write_bytes(xml)
+    assert ingest_dir(extra, s).new == 1
+    after = signals.ensure_index(s)
+    assert after != before
+    got = _labels(market.screen(s, market.codes_where(("P",)), page_size=500))
+    # her only earlier buy (2022-01-05) lies more than two years back, and was smaller
+    assert got[(4000009, "EPSL", "2024-03-01", "P")] == ("unclassified", True, True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"codes": "P", "sort": "value"},
+        {"codes": "S", "role": "ceo,director", "sort": "delta_own", "order": "asc"},
+        {"cmp": "routine,opportunistic", "sort": "cmp_class"},
+        {"first": "yes", "years": "4"},
+        {"largest": "yes", "ticker": "GAMA", "plan": "yes,no"},
+        {"min": "5000", "max": "40000", "dmin": "5", "late": "no", "sort": "days_to_file"},
+        {"filed_start": "2022-01-01", "insider": "4000007", "sort": "first_buy"},
+    ],
+)
+def test_open_market_table_and_store_give_the_same_screen(store, query):
+    """Guards against the fast path (the index's open-market table) and the store path showing different rows,
+    labels or checks for the same open-market screen."""
+    from analytics.market_filters import MarketFilters
+
+    f = MarketFilters.from_query(query)
+    pages = [
+        market.screen(store, f.base_where(), signal_where=f.signal_where(), sort=f.sort, descending=f.order == "desc",
+                      page_size=500, first_buy_years=f.years, open_market=fast)
+        for fast in (True, False)
+    ]  # fmt: skip
+    fast, slow = (p.rows.reset_index(drop=True) for p in pages)
+    assert len(fast) > 0 and pages[0].total == pages[1].total == len(fast)
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)

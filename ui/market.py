@@ -260,11 +260,28 @@ def trade_columns(years: int = 2) -> dict:
         "Shares": number(format="localized"), "Price ($)": number(format="dollar"),
         "Owned after": number(format="localized"), "Owned before": number(format="localized"),
         "Days to file": number(width=70, help=RULES["days_to_file"]),
+        "Check": text(help="Rows the market totals count differently: a trade also reported in another owner's "
+                      "filing (counted once), or a suspect value such as a typo price (left out unless asked)."),
         "Filing": st.column_config.LinkColumn("Filing", display_text="EDGAR \u2197", width=80),
     }  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------- cached queries
+def ready() -> None:
+    """Build the market index of the store's current snapshot if it is missing (a few seconds per million rows,
+    once after each load of new filings), saying so while it runs; then every query below is quick."""
+    from analytics import signals
+
+    store = data.store()
+    if not store.has_data():
+        return
+    tag = signals.snapshot_tag(store)
+    if st.session_state.get("_m_index") != tag:
+        with st.spinner("Indexing the market for these pages (once after each load of new filings)\u2026"):
+            signals.ensure_index(store)
+        st.session_state["_m_index"] = tag
+
+
 def _root() -> str:
     return str(data.store().root)
 
@@ -307,7 +324,13 @@ def _filters(key: tuple[tuple[str, str], ...]) -> MarketFilters:
 def _screen(root: str, ver: str, key: tuple) -> market.Page:
     f = _filters(key)
     return market.screen(Store(root), f.base_where("t"), signal_where=f.signal_where("t"), sort=f.sort,
-                         descending=f.order == "desc", page=f.page, page_size=50, first_buy_years=f.years)  # fmt: skip
+                         descending=f.order == "desc", page=f.page, page_size=50, first_buy_years=f.years,
+                         open_market=open_market_only(f))  # fmt: skip
+
+
+def open_market_only(f: MarketFilters) -> bool:
+    """The screen keeps only open-market codes (P, S), so it can read the index's open-market table."""
+    return bool(f.codes) and set(f.codes) <= {"P", "S"}
 
 
 def screen(f: MarketFilters) -> market.Page:
