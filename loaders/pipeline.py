@@ -8,11 +8,13 @@ process-wide rate budget busy when each request takes 100+ ms.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+from loaders import listings
 from loaders.config import Settings
 from loaders.edgar import EdgarClient, FilingRef
 from loaders.errors import CorruptFiling, LoaderError
@@ -57,13 +59,15 @@ def pull_issuer(
     store: Store | None = None,
     progress: Progress | None = None,
     client: EdgarClient | None = None,
+    refresh: bool = False,
 ) -> PullReport:
-    """Every Form 3/4/5 (and amendment) of an issuer, by ticker or CIK."""
-    settings, store, client = _setup(settings, store, client)
+    """Every Form 3/4/5 (and amendment) of an issuer, by ticker or CIK. refresh=True re-fetches the listing even
+    when the cached one is within its TTL (new filings since)."""
+    settings, store, client = _setup(_fresh(settings, refresh), store, client)
     target = str(ticker_or_cik).strip().upper()
     before = client.requests
     cik = int(target) if target.isdigit() else client.resolve_ticker(target)[0]
-    return _pull(client, store, settings, target, cik, progress, before)
+    return _pull(client, store, settings, target, cik, progress, before, "issuer")
 
 
 def pull_insider(
@@ -73,17 +77,29 @@ def pull_insider(
     store: Store | None = None,
     progress: Progress | None = None,
     client: EdgarClient | None = None,
+    refresh: bool = False,
 ) -> PullReport:
     """Every ownership filing of one reporting owner (rows are attributed to the issuer named in each XML)."""
-    settings, store, client = _setup(settings, store, client)
-    return _pull(client, store, settings, f"insider {int(cik)}", int(cik), progress, client.requests)
+    settings, store, client = _setup(_fresh(settings, refresh), store, client)
+    return _pull(
+        client, store, settings, f"insider {int(cik)}", int(cik), progress, client.requests, "insider"
+    )
 
 
-def _pull(client, store, settings, target, cik, progress, before: int) -> PullReport:
+def _fresh(settings: Settings | None, refresh: bool) -> Settings | None:
+    """Settings whose listings are never fresh enough, for a refresh."""
+    if not refresh:
+        return settings
+    return dataclasses.replace(settings or Settings.from_env(), submissions_ttl=0.0)
+
+
+def _pull(client, store, settings, target, cik, progress, before: int, kind: str) -> PullReport:
     started = time.perf_counter()
     report = PullReport(target=target, cik=cik)
+    listing, error = None, None
     try:
         report.name, refs = client.ownership_filings(cik)
+        listing = listings.started(store.root, kind, cik, report.name, target, [r.accession for r in refs])
         report.total = len(refs)
         known = store.known_accessions()
         todo = [r for r in refs if r.accession not in known]
@@ -91,9 +107,14 @@ def _pull(client, store, settings, target, cik, progress, before: int) -> PullRe
         if progress:
             progress(report.cached, report.total, report)
         _fetch_all(client, store, settings, todo, report, progress, before)
+    except BaseException as e:
+        error = str(e) or type(e).__name__
+        raise
     finally:
         report.requests = client.requests - before
         report.elapsed = time.perf_counter() - started
+        if listing is not None:
+            listings.finished(store.root, listing, report.failed, error)
     return report
 
 

@@ -7,20 +7,22 @@ import streamlit as st
 from analytics import insiders
 from analytics.filters import apply_filters, default_range
 from ui import boot, data, pulls, state
+from ui.text import plain
 from ui.widgets import LINK, MONEY, PRICE, SHARES, guarded, table
 
 boot.ensure_app()
 f = state.current()
 st.title("Filings explorer")
-if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
+ciks = pulls.prepare(f.tickers) if f.tickers else []
+if f.tickers and not ciks:
     st.stop()
-frames = data.load(f.tickers, owner_cik=f.insider)
+frames = data.load(issuer_ciks=tuple(ciks), owner_cik=f.insider)
 if frames.filings.empty:
     st.info("Nothing is loaded yet: type a ticker in the sidebar.")
     st.stop()
 fr = f.with_range(state.shown_range() or default_range(frames.filings))
-tx = apply_filters(frames.transactions, fr)
-st.markdown(f"**{len(tx):,} transactions.** {fr.describe(insider_name=st.session_state.get('insider_name'))}")
+tx = apply_filters(frames.transactions, fr, skip=("tickers",))
+st.markdown(f"**{len(tx):,} transactions.** {plain(fr.describe(insider_name=state.insider_name()))}")
 with guarded("Transactions"):
     table(insiders.transactions_table(tx), "transactions", fr, "explorer", height=620, column_config={
         "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),

@@ -8,6 +8,7 @@ from analytics import flow, holdings, insiders
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state, welcome
+from ui.text import plain
 from ui.widgets import LINK, MONEY, PRICE, SHARES, chart, date, guarded, money, percent, table
 
 boot.ensure_app()
@@ -16,21 +17,17 @@ if not f.tickers:
     welcome.render()
     st.stop()
 
-loaded = set(data.issuers()["ticker"].dropna())
-if not pulls.ensure_loaded(f.tickers, loaded):
+head = st.container()
+ciks = pulls.prepare(f.tickers)
+if not ciks:
     st.stop()
-
-frames = data.load(f.tickers, issuer_ciks=pulls.pulled_ciks(f.tickers))
-if frames.filings.empty:
-    st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
-    st.stop()
+frames = data.load(issuer_ciks=tuple(ciks))
 fr = f.with_range(state.shown_range() or default_range(frames.filings))
-tx = apply_filters(frames.transactions, fr)
-scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
+tx = apply_filters(frames.transactions, fr, skip=("tickers",))  # rows of the chosen issuers, any share class
+scope = apply_filters(frames.transactions, fr, skip=("tickers", "codes", "plan", "min_value"))
 names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issuer_name"].dropna().iloc[::-1]))
-
-st.title(f"{' · '.join(fr.tickers)} — {names}")
-st.caption(fr.describe())
+head.title(plain(f"{' · '.join(pulls.shown_tickers(fr.tickers, ciks))} — {names}"))
+head.caption(plain(fr.describe(insider_name=state.insider_name())))
 
 with guarded("Headline figures"):
     h = flow.headline(tx)

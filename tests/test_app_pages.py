@@ -144,7 +144,7 @@ def test_unknown_ticker_without_identity_gets_plain_message(app):
         if at.warning or at.error:
             break
     assert not at.exception
-    messages = " ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error)
+    messages = _unescape(" ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error))
     assert "EDGAR_IDENTITY" in messages
 
 
@@ -170,7 +170,7 @@ def test_edgar_down_says_unreachable_and_shows_cache(app, monkeypatch):
         if at.error:
             break
     assert not at.exception
-    assert "EDGAR is unreachable" in " ".join(e.value for e in at.error)
+    assert "EDGAR is unreachable" in _unescape(" ".join(e.value for e in at.error))
     assert "Loaded issuers (2)" in [h.value for h in at.subheader]
 
 
@@ -212,3 +212,38 @@ def test_crash_urls_get_a_message_and_the_page(app, query, words):
     assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]
     warnings = _unescape(" ".join(w.value for w in at.warning))
     assert words in warnings, warnings
+
+
+def test_insider_search_pick_opens_the_profile(app):
+    """Guards against issue 7 item 1: picking a search match raised StreamlitWidgetAlreadyInstantiatedError
+    (the page set the sidebar's insider box after it was drawn)."""
+    at = app({"ticker": "ACME"}, "pages/insider.py")
+    at.text_input(key="insider_search").set_value("Major").run()  # one match: opens at once
+    assert not at.exception, at.exception
+    assert "Major Mary" in [h.value for h in at.header]
+    assert at.query_params["insider"] == "1000003"
+    at.text_input(key="insider_search").set_value("Acme Capital").run()  # two matches: pick one
+    assert not at.exception, at.exception
+    assert at.query_params["insider"] == "1000003"  # no match is opened before the user picks
+    at.selectbox(key="insider_pick").select(1000005).run()
+    assert not at.exception, at.exception
+    assert "Acme Capital GP LLC" in [h.value for h in at.header]
+    assert at.query_params["insider"] == "1000005"
+    assert "by Acme Capital GP LLC" in " ".join(c.value for c in at.caption)
+
+
+def test_url_changed_outside_the_widgets_restores_filters(app):
+    """Guards against issue 7 item 7: Back/Forward gave the page an older query string but the widgets kept the
+    newer filters and wrote them straight back (Back restored nothing)."""
+    at = app({"ticker": "ACME"})
+    bought = _metric(at, "Bought (P)")
+    at.multiselect(key="f_codes").set_value(["S"]).run()
+    assert at.query_params["codes"] == "S" and _metric(at, "Bought (P)") == "$0"
+    del at.query_params["codes"]  # what the browser's Back sends: the previous URL
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="f_codes").value == ["P", "S"]
+    assert "codes" not in at.query_params and _metric(at, "Bought (P)") == bought
+    at.query_params["codes"] = "S"  # Forward
+    at.run()
+    assert at.multiselect(key="f_codes").value == ["S"] and _metric(at, "Bought (P)") == "$0"
