@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import boot, state
 from ui.data import settings
 from ui.text import plain
 
@@ -15,7 +15,7 @@ st.set_page_config(
     page_title="Insider flows",
     page_icon=":material/monitoring:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # collapsed on a phone, where it would cover the page
 )
 
 PAGES = [
@@ -25,7 +25,9 @@ PAGES = [
     st.Page("pages/explorer.py", title="Filings explorer", icon=":material/table_view:", url_path="explorer"),
 ]
 
-nav = st.navigation(PAGES)
+nav = st.navigation(PAGES, position="hidden")  # links drawn below (see ui/boot.py)
+for page in PAGES:
+    st.sidebar.page_link(page)
 st.sidebar.markdown("### Filters")
 state.sidebar()
 for notice in state.notices():
@@ -33,4 +35,5 @@ for notice in state.notices():
 if not settings().identity:
     st.sidebar.caption("⚠️ No EDGAR identity set: showing cached data only. Set EDGAR_IDENTITY to pull.")
 st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")
-nav.run()
+with boot.app_run():
+    nav.run()

@@ -8,7 +8,7 @@ from analytics import insiders
 from analytics.filters import apply_filters, default_range
 from ui import boot, data, pulls, state
 from ui.text import plain
-from ui.widgets import LINK, MONEY, PRICE, SHARES, guarded, table
+from ui.widgets import TRANSACTIONS, guarded, table
 
 boot.ensure_app()
 f = state.current()
@@ -24,7 +24,11 @@ fr = f.with_range(state.shown_range() or default_range(frames.filings))
 tx = apply_filters(frames.transactions, fr, skip=("tickers",))
 st.markdown(f"**{len(tx):,} transactions.** {plain(fr.describe(insider_name=state.insider_name()))}")
 with guarded("Transactions"):
-    table(insiders.transactions_table(tx), "transactions", fr, "explorer", height=620, column_config={
-        "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),
-        "Shares": SHARES, "Price ($)": PRICE, "Value ($)": MONEY, "Owned after": SHARES,
-    })  # fmt: skip
+    table(
+        insiders.transactions_table(tx),
+        "explorer-transactions",
+        fr,
+        "explorer",
+        height=620,
+        column_config=TRANSACTIONS,
+    )

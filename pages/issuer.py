@@ -9,7 +9,7 @@ from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state, welcome
 from ui.text import plain
-from ui.widgets import LINK, MONEY, PRICE, SHARES, chart, date, guarded, money, percent, table
+from ui.widgets import TRANSACTIONS, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
@@ -58,17 +58,16 @@ with guarded("Insider roster"):
     st.subheader("Insiders")
     roster = insiders.roster(tx, frames.owners, frames.holdings, scope)
     table(roster, "insiders", fr, "roster", column_config={
-        "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "insider": "Insider", "roles": "Roles",
-        "last_holding": st.column_config.NumberColumn("Direct holding", format="localized"),
-        "last_holding_date": date("As of"), "net_flow": money("Net flow"), "bought": money("Bought"),
-        "sold": money("Sold"), "plan_sale_share": percent("Plan share of sales"), "trades": "Trades",
-        "last_filing": date("Last filing"),
+        "insider": st.column_config.TextColumn("Insider", width=170), "roles": st.column_config.TextColumn(
+            "Roles", width="medium"), "net_flow": money("Net flow"), "bought": money("Bought"), "sold": money("Sold"),
+        "plan_sale_share": st.column_config.NumberColumn("Plan share of sales", format="percent", width=90),
+        "trades": st.column_config.NumberColumn("Trades", width=65),
+        "last_holding": st.column_config.NumberColumn("Direct holding", format="localized", width=110),
+        "last_holding_date": date("As of"), "last_filing": date("Last filing"),
+        "owner_cik": st.column_config.NumberColumn("CIK", format="%d", width=85),
     })  # fmt: skip
 
 with guarded("Transactions"):
     st.subheader(f"Transactions ({len(tx):,})")
     rows = insiders.transactions_table(tx)
-    table(rows, "transactions", fr, "tx", height=420, column_config={
-        "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),
-        "Shares": SHARES, "Price ($)": PRICE, "Value ($)": MONEY, "Owned after": SHARES,
-    })  # fmt: skip
+    table(rows, "transactions", fr, "tx", height=420, column_config=TRANSACTIONS)

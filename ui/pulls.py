@@ -227,7 +227,7 @@ def _pull_reason(item: Issuer, resumed: set) -> str | None:
         return "refresh"
     if item.listing is None:
         return "new"
-    if item.key in resumed:
+    if resumed.intersection(item.aliases):  # pulled (or resumed) once during this visit already
         return None
     if item.listing.missing(data.stored_accessions()):
         return "missing"
