@@ -13,8 +13,8 @@ BUY = "#1b7837"
 SELL = "#c51b7d"
 SELL_PLAN = "#e9a3c9"
 SELL_UNKNOWN = "#bdbdbd"
-NET = "#252525"
-PLAN_SHARE = "#4d4d4d"
+NET = "#e08214"  # orange: visible on the light and the dark theme
+PLAN_SHARE = "#7570b3"
 PALETTE = [
     "#1f77b4",
     "#ff7f0e",

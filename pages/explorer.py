@@ -22,7 +22,9 @@ if frames.filings.empty:
     st.stop()
 fr = f.with_range(state.shown_range() or default_range(frames.filings))
 tx = apply_filters(frames.transactions, fr, skip=("tickers",))
-st.markdown(f"**{len(tx):,} transactions.** {plain(fr.describe(insider_name=state.insider_name()))}")
+st.markdown(
+    f"**{len(tx):,} transaction{'' if len(tx) == 1 else 's'}.** {plain(fr.describe(insider_name=state.insider_name()))}"
+)
 with guarded("Transactions"):
     table(
         insiders.transactions_table(tx),
