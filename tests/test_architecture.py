@@ -31,10 +31,18 @@ def test_only_edgar_module_uses_httpx():
     assert users == ["loaders/edgar.py"]
 
 
-def test_parser_is_pure():
-    """Guards against I/O in the parser: it may not import network, file or store modules."""
-    banned = {"httpx", "urllib", "requests", "socket", "os", "pathlib", "open", "loaders.store"}
-    assert not (_imports(ROOT / "loaders" / "parser.py") & banned)
+def test_parser_and_derivation_are_pure():
+    """Guards against I/O in the parser or the derivation: no network, file, store or EDGAR-client modules."""
+    banned = {"httpx", "urllib", "requests", "socket", "os", "pathlib", "io", "shutil"}
+    for name in ("parser.py", "derive.py"):
+        path = ROOT / "loaders" / name
+        assert not (_imports(path) & banned), name
+        tree = ast.parse(path.read_text())
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not modules & {"loaders.store", "loaders.edgar", "loaders.pipeline", "loaders.config"}, name
+        assert "open" not in {
+            n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
 
 
 def test_loaders_do_not_import_streamlit():
