@@ -26,10 +26,11 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES, position="hidden")  # links drawn below (see ui/boot.py)
-for page in PAGES:
-    st.sidebar.page_link(page)
+links = st.sidebar.container()
 st.sidebar.markdown("### Filters")
-state.sidebar()
+filters = state.sidebar()
+for page in PAGES:  # each link keeps the filters: the next page shows the same selection
+    links.page_link(page, query_params=filters.to_query())
 for notice in state.notices():
     st.warning(plain(notice), icon=":material/link:")
 if not settings().identity:
