@@ -247,3 +247,29 @@ def test_url_changed_outside_the_widgets_restores_filters(app):
     at.query_params["codes"] = "S"  # Forward
     at.run()
     assert at.multiselect(key="f_codes").value == ["S"] and _metric(at, "Bought (P)") == "$0"
+
+
+def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_dir, monkeypatch):
+    """Guards against issue 7 item 2: a listing older than its TTL was never fetched again (new filings never
+    arrived); and a refresh that fails must not hide what is stored."""
+    from loaders import listings
+
+    stored = listings.started(data_dir, "issuer", 1234567, "ACME Widgets Inc", "ACME", [], now=1_000.0)
+    listings.finished(data_dir, stored, [], now=1_001.0)  # fetched in 1970: long past the TTL
+    monkeypatch.setenv("EDGAR_IDENTITY", "Tests tests@example.com")
+    monkeypatch.setenv("EDGAR_WWW", "http://127.0.0.1:9")
+    monkeypatch.setenv("EDGAR_DATA", "http://127.0.0.1:9")
+    try:
+        at = app({"ticker": "ACME"})
+        for _ in range(60):
+            if at.error:
+                break
+            time.sleep(0.25)
+            at.run()
+        assert not at.exception
+        errors = _unescape(" ".join(e.value for e in at.error))
+        assert "EDGAR is unreachable" in errors and "Showing what is stored." in errors  # it tried to refresh
+        assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]  # and the stored filings are shown
+        assert _metric(at, "Sold (S)") == fmt_money(FIXTURE_TOTALS["ACME"]["sale_value"])
+    finally:
+        listings.path(data_dir, "issuer", 1234567).unlink()
