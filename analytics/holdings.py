@@ -31,6 +31,15 @@ def _ownership(direct: pd.Series, nature: pd.Series) -> pd.Series:
     return label.where(~indirect, "Indirect (" + nature.fillna("") + ")")
 
 
+def _with_check(t: pd.DataFrame) -> pd.Series:
+    """The row's footnotes, led by its data-quality note (fallbacks, flags, 10b5-1 decision) for the hover."""
+    from analytics.quality import quality_notes
+
+    check = quality_notes(t) if len(t) else pd.Series("", index=t.index, dtype="string")
+    lead = ("Check: " + check + "\n").where(check != "", "")
+    return (lead + t["footnotes"].fillna("")).astype("string")
+
+
 def holdings_series(tx: pd.DataFrame, holdings: pd.DataFrame, derivative: bool = False) -> pd.DataFrame:
     """One point per transaction ('trade') or holdings row ('anchor'), sorted by series and date.
 
@@ -55,7 +64,7 @@ def holdings_series(tx: pd.DataFrame, holdings: pd.DataFrame, derivative: bool =
             "shares": t["signed_shares"],
             "price": t["price"],
             "is_10b5_1": t["is_10b5_1"],
-            "footnotes": t["footnotes"].fillna("").str.slice(0, 300),
+            "footnotes": _with_check(t).str.slice(0, 300),
             "accession": t["accession"],
             "_order": t["seq"].astype("float"),
         }

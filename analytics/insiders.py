@@ -147,6 +147,8 @@ TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much,
     "security_title": "Security",
     "form": "Form",
     "flags": "Flags",
+    "quality": "Check",  # plain reasons for the flags, fallbacks used, the 10b5-1 decision (analytics.quality)
+    "joint_owners": "Also reported by",  # every owner reporting the same trade (joint filings, analytics.flow)
     "footnotes": "Footnotes",
 }
 
@@ -154,16 +156,22 @@ TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much,
 def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
     """The transactions table as shown and exported: readable column names, newest first, a link per filing."""
     from analytics.filters import plan_state
+    from analytics.flow import joint_duplicates
+    from analytics.quality import with_quality
 
     if tx.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
     rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
     urls = [filing_url(cik, acc) for cik, acc in zip(tx["issuer_cik"], tx["accession"], strict=True)]
+    checked = with_quality(tx)
     frame = tx.assign(
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
         price_range=rng.where(tx["price_low"].notna()),
         filing_url=pd.Series(urls, index=tx.index, dtype="string"),
         value=tx["value"].round(2),  # cents: shares x price carries float noise (1307004.1849999998)
+        flags=checked["flags"],
+        quality=checked["quality"],
+        joint_owners=joint_duplicates(tx)["joint_owners"].str.replace("|", ", ", regex=False),
     )
     frame = frame.sort_values(["transaction_date", "accession", "seq"], ascending=[False, True, True])
     return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)

@@ -45,60 +45,28 @@ from collections.abc import Iterable
 import numpy as np
 
 from loaders.codes import code_name
+from loaders.notes import (  # noqa: F401 - adoption_date, price_range, tenb51_mention, TENB51_RE re-exported
+    _MONTHS,
+    TENB51_RE,
+    Adoption,
+    Mention,
+    adoption,
+    adoption_date,
+    price_range,
+    price_ranges,
+    respectively,
+    tenb51,
+    tenb51_mention,
+)
 
 IMPLAUSIBLE_VALUE = 5e9  # shares x price above $5B in one row is a typo or a unit mix-up (ADS vs ordinary)
 IMPLAUSIBLE_PRICE = 1e6  # no US-listed share trades above $1M
 LATE_AFTER_BUSINESS_DAYS = 2
-PLAN_CODES = frozenset("SPMXO")
+PLAN_CODES = frozenset("SPMXO")  # trades a 10b5-1 plan can cover: sales, purchases, exercises
+RANGE_TOLERANCE = 0.01  # $: a weighted-average price rounded to cents may sit a cent outside its range
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}")
 
-_DASH = "\\-\u2010\u2011\u2012\u2013\u2014"
-TENB51_RE = re.compile(rf"10\s*b\s*[{_DASH}]?\s*5\s*[{_DASH}]\s*1(?!\d)", re.I)
-_NEGATED_RE = re.compile(
-    rf"\b(?:not|no longer|outside(?: of)?)\b[^.;]{{0,80}}?10\s*b\s*[{_DASH}]?\s*5\s*[{_DASH}]\s*1(?!\d)", re.I
-)
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_DATE_PAT = (
-    r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})"
-    r"|(?P<day2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3,9})\.?,?\s+(?P<year2>\d{4})"
-    r"|(?P<m3>\d{1,2})/(?P<d3>\d{1,2})/(?P<y3>\d{2,4})"
-    r"|(?P<y4>\d{4})-(?P<m4>\d{2})-(?P<d4>\d{2})"
-)
-_ADOPTION_RE = re.compile(
-    r"(?:adopt(?:ed|ion)|entered\s+into|established|dated|effective)\b[^.;]{0,60}?(?:" + _DATE_PAT + ")", re.I
-)
-_NUM = r"\$?\s*(\d[\d,]*(?:\.\d+)?|\.\d+)"
-_RANGE_RES = (
-    re.compile(
-        rf"(?:rang\w*|varied)\s+from\s+(?:a\s+low\s+of\s+)?{_NUM}\s+(?:to|through|and)\s+(?:a\s+high\s+of\s+)?{_NUM}",
-        re.I,
-    ),
-    re.compile(rf"between\s+{_NUM}\s+and\s+{_NUM}", re.I),
-    re.compile(
-        rf"low\s+(?:price\s+)?of\s+{_NUM}\s+(?:and|to)\s+(?:a\s+)?high\s+(?:price\s+)?of\s+{_NUM}", re.I
-    ),
-    re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)\s*(?:-|\u2013|to)\s*\$\s*(\d[\d,]*(?:\.\d+)?)", re.I),
-)
 _NUMBER_RE = re.compile(r"^[\s$]*([-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+))(.*)$", re.S)
 _NUMBER_JUNK_RE = re.compile(r"^(?:\s*(?:\(\s*[A-Za-z]?\d+\s*\)|F\d+|\*+|[A-Za-z]?\d*\)))*\s*$")
 _DMY_RE = re.compile(r"^\s*(\d{1,2})-([A-Za-z]{3})-(\d{4})")
@@ -197,61 +165,17 @@ def _letter(value: object) -> str | None:
     return (str(value or "")).upper()[:1] or None
 
 
-# ---------------------------------------------------------------------------------------------- footnote text
-def _date_from_match(m: re.Match) -> dt.date | None:
-    g = m.groupdict()
-    try:
-        if g.get("mon") or g.get("mon2"):
-            month = _MONTHS.get((g.get("mon") or g.get("mon2")).lower().rstrip("."))
-            if not month:
-                return None
-            return dt.date(int(g.get("year") or g.get("year2")), month, int(g.get("day") or g.get("day2")))
-        if g.get("y3"):
-            year = int(g["y3"])
-            year = year + 2000 if year < 100 else year
-            return dt.date(year, int(g["m3"]), int(g["d3"]))
-        if g.get("y4"):
-            return dt.date(int(g["y4"]), int(g["m4"]), int(g["d4"]))
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
-def adoption_date(text: str) -> dt.date | None:
-    """The 10b5-1 plan adoption date a footnote gives ("plan adopted on May 16, 2024"), else None."""
-    if not TENB51_RE.search(text):
-        return None
-    for m in _ADOPTION_RE.finditer(text):
-        d = _date_from_match(m)
-        if d and 1990 <= d.year <= 2100:
-            return d
-    return None
-
-
-def price_range(text: str) -> tuple[float, float] | None:
-    """(low, high) of a weighted-average price footnote ("prices ranging from $19.12 to $19.54"), else None."""
-    if "$" not in text and "rang" not in text and "between" not in text and "low" not in text:
-        return None
-    for rx in _RANGE_RES:
-        m = rx.search(text)
-        if m:
-            lo, hi = (float(x.replace(",", "")) for x in m.groups())
-            if 0 < lo <= hi:
-                return lo, hi
-    return None
-
-
-def tenb51_mention(text: str) -> bool | None:
-    """True when text says a trade was under a Rule 10b5-1 plan, False when it says it was not, None if silent."""
-    if not TENB51_RE.search(text):
-        return None
-    return not _NEGATED_RE.search(text)
-
-
+# ---------------------------------------------------------------------------------------------- calendar
 @functools.lru_cache(maxsize=65536)
 def business_days(start: dt.date, end: dt.date) -> int:
     """US business days (federal holidays excluded) from start to end; 2 = filed on time for a Form 4."""
     return int(np.busday_count(start, end, busdaycal=_BUSDAYS))
+
+
+def add_business_days(day: dt.date, n: int) -> dt.date:
+    """The US business day n business days after day (federal holidays excluded)."""
+    out = np.busday_offset(np.datetime64(day, "D"), n, roll="forward", busdaycal=_BUSDAYS)
+    return out.astype("datetime64[D]").item()
 
 
 # ---------------------------------------------------------------------------------------------- owners, links
@@ -306,13 +230,12 @@ def derive_filing(
 
 
 class _Filing:
-    """Filing-level facts shared by the rows, and a per-filing cache of what each footnote says."""
+    """Filing-level facts shared by the rows, and which rows point at each footnote."""
 
     def __init__(
         self, filing: dict, transactions: list[dict], holdings: list[dict], footnotes: dict[str, str]
     ):
         self.footnotes = footnotes
-        self._notes: dict[str, tuple] = {}
         form = filing.get("form") or "4"
         period = _as_date(filing.get("period_of_report"))
         fdate = _as_date(filing.get("filing_date"))
@@ -335,34 +258,117 @@ class _Filing:
             filing_url=filing_url(filing.get("issuer_cik"), filing.get("accession")),
         )
         self.form, self.period, self.fdate = form, period, fdate
-        row_refs = {fid for r in (*transactions, *holdings) for fid in _ids(r)}
+        self.rows_by_note: dict[
+            str, list[str]
+        ] = {}  # footnote id -> transaction row_ids pointing at it, in order
+        for r in transactions:
+            for fid in _ids(r):
+                self.rows_by_note.setdefault(fid, []).append(r["row_id"])
+        row_refs = set(self.rows_by_note).union(*(_ids(h) for h in holdings))
         self._plan_context(row_refs)
 
     # -- 10b5-1 context shared by the rows
     def _plan_context(self, row_refs: set[str]) -> None:
-        self.plan_notes = {k: v for k, v in self.footnotes.items() if TENB51_RE.search(v)}
-        unscoped = [v for k, v in self.plan_notes.items() if k not in row_refs]
-        self.filing_plan: tuple[bool, str] | None = None
-        for text in unscoped:
-            said = tenb51_mention(text)
-            if said is not None:
-                self.filing_plan = (said, "filing_footnote")
+        """The filing-level plan statement (a 10b5-1 footnote no row points at, else the remarks) and adoption."""
+        self.filing_plan: tuple[Mention, str, str] | None = None  # (what it says, source, where in words)
+        for fid, text in self.footnotes.items():
+            if fid not in row_refs and (m := tenb51(text)) is not None:
+                self.filing_plan = (m, "filing_footnote", f"footnote {fid}")
                 break
-        if self.filing_plan is None and self.remarks:
-            said = tenb51_mention(self.remarks)
-            if said is not None:
-                self.filing_plan = (said, "remarks")
-        self.filing_adoption = None
-        for text in [*self.plan_notes.values(), self.remarks or ""]:
-            d = adoption_date(text)
-            if d:
-                self.filing_adoption = d
-                break
+        if self.filing_plan is None and self.remarks and (m := tenb51(self.remarks)) is not None:
+            self.filing_plan = (m, "remarks", "the remarks")
+        self.filing_adoption = _first_adoption([*self.footnotes.values(), self.remarks or ""])
+
+    def _plan(
+        self, code: str | None, notes: list[tuple[str, str]]
+    ) -> tuple[bool | None, str | None, bool, str]:
+        """(is_10b5_1, source, conflict, note) of one transaction row; see the module docstring for the rule."""
+        box, notes_said = self.checkbox, []
+        row = next(((fid, m) for fid, t in notes if (m := tenb51(t)) is not None), None)
+        if row is not None:
+            fid, m = row
+            notes_said.append(_spelling(m, f"footnote {fid}"))
+            if box is not None and box != m.said:
+                notes_said.append(
+                    f"checkbox {_box(box)}, but footnote {fid} says {_under(m.said)}: the footnote wins"
+                )
+                return m.said, "row_footnote", True, _join(notes_said)
+            return m.said, "row_footnote" if box is None else "checkbox", False, _join(notes_said)
+        stated = self.filing_plan
+        if code not in PLAN_CODES:
+            what = ""
+            if box:
+                what = "checkbox checked"
+            elif box is None and stated is not None and stated[0].said:
+                what = f"{stated[2]} {_verb(stated[2], 'mention')} a plan"
+            if what:
+                name = code_name(code) or "no code"
+                notes_said.append(
+                    f"{what}, but code {code or '?'} ({name}) is not a trade a plan covers: not applied"
+                )
+            return (False, "checkbox", False, "") if box is False else (None, None, False, _join(notes_said))
+        if stated is not None:
+            notes_said.append(_spelling(stated[0], stated[2]))
+        if box is True:
+            if stated is not None and not stated[0].said:
+                notes_said.append(
+                    f"checkbox checked, but {stated[2]} {_verb(stated[2], 'say')} not under a plan: the checkbox wins"
+                )
+                return True, "checkbox", True, _join(notes_said)
+            return True, "checkbox", False, _join(notes_said)
+        if stated is not None and stated[0].said:
+            if box is False:
+                notes_said.append(
+                    f"checkbox unchecked, but {stated[2]} {_verb(stated[2], 'say')} {_under(True)}: the statement wins"
+                )
+            return True, stated[1], box is False, _join(notes_said)
+        if box is False:
+            return False, "checkbox", False, _join(notes_said)
+        if stated is not None:
+            return False, stated[1], False, _join(notes_said)
+        return None, None, False, _join(notes_said)
+
+    def _adoption(self, notes: list[tuple[str, str]], tdate: dt.date | None) -> tuple[Adoption | None, str]:
+        """The plan adoption of a plan row (its own footnotes first, then the filing's), checked for sense."""
+        found = _first_adoption([t for _, t in notes]) or self.filing_adoption
+        if found is None or found.date is None:
+            return found, ""
+        latest = max(d for d in (self.fdate, tdate) if d) if (self.fdate or tdate) else None
+        if latest is not None and found.date > latest:
+            return None, f"adoption date {found.date:%Y-%m-%d} is after the trade and the filing: ignored"
+        said = []
+        if found.modified:
+            said.append(f"plan modified on {found.date:%Y-%m-%d}: counted as adopted then")
+        if found.month_only:
+            said.append(f"adoption month only ({found.date:%B %Y}): the 1st is used")
+        return found, _join(said)
+
+    def _range(
+        self, row_id: str, price: float | None, notes: list[tuple[str, str]]
+    ) -> tuple[float, float] | None:
+        """The row's own price range: a footnote's only range, its n-th when it lists ranges "respectively" for
+        n rows, else the one holding the price; the first footnote whose range holds the price wins."""
+        fallback = None
+        for fid, text in notes:
+            ranges = price_ranges(text)
+            if not ranges:
+                continue
+            rows = self.rows_by_note.get(fid, [])
+            if len(ranges) == 1:
+                rng = ranges[0]
+            elif respectively(text) and len(ranges) == len(rows):
+                rng = ranges[rows.index(row_id)]
+            else:
+                rng = next((r for r in ranges if price is not None and _inside(price, r)), ranges[0])
+            if price is None or _inside(price, rng):
+                return rng
+            fallback = fallback or rng
+        return fallback
 
     # -- rows
-    def _common(self, row: dict) -> list[str]:
-        """Fill what holdings and transactions share; return the texts of the row's footnotes."""
-        notes = [(i, self.footnotes.get(i)) for i in _ids(row)]
+    def _common(self, row: dict) -> list[tuple[str, str]]:
+        """Fill what holdings and transactions share; return the row's footnotes as (id, text)."""
+        notes = [(i, t) for i in _ids(row) if (t := self.footnotes.get(i))]
         row.update(form=self.form, filing_date=self.fdate, period_of_report=self.period)
         if row["table"] != "derivative":
             row.update(dict.fromkeys(_NO_DERIVATIVE))
@@ -375,9 +381,9 @@ class _Filing:
             )
         row.update(
             direct_indirect=_letter(row.get("direct_indirect")),
-            footnotes="\n".join(f"{i}: {t}" for i, t in notes if t) or None,
+            footnotes="\n".join(f"{i}: {t}" for i, t in notes) or None,
         )
-        return [t for _, t in notes if t]
+        return notes
 
     def holding(self, row: dict) -> None:
         self._common(row)
@@ -433,13 +439,13 @@ class _Filing:
             if timeliness == "L"
             else (late_days > LATE_AFTER_BUSINESS_DAYS if late_days is not None else None)
         )
-        plan, source, conflict = self._plan_flag(code, notes)
+        plan, source, conflict, note = self._plan(code, notes)
         if conflict:
             flags.append("tenb51_conflict")
-        rng = next((r for r in (self._note(t)[1] for t in notes) if r), None)
-        adoption = None
-        if plan:
-            adoption = next((d for d in (self._note(t)[2] for t in notes) if d), None) or self.filing_adoption
+        adopted, adoption_note = self._adoption(notes, tdate) if plan else (None, "")
+        rng = self._range(row["row_id"], price, notes)
+        if rng is not None and price is not None and not _inside(price, rng):
+            flags.append("price_outside_range")
         row.update(
             transaction_date=tdate,
             deemed_execution_date=deemed,
@@ -457,35 +463,47 @@ class _Filing:
             value_owned_after=_as_number(row.get("value_owned_after")),
             is_10b5_1=plan,
             tenb51_source=source,
-            plan_adoption_date=adoption,
+            plan_adoption_date=adopted.date if adopted else None,
             price_low=rng[0] if rng else None,
             price_high=rng[1] if rng else None,
             late_business_days=late_days,
             is_late=is_late,
             flags=",".join(flags) or None,
+            tenb51_note=_join([note, adoption_note]) or None,
+            plan_adopted_before=adopted.before if adopted else None,
         )
 
-    def _note(self, text: str) -> tuple[bool | None, tuple[float, float] | None, dt.date | None]:
-        """(10b5-1 mention, price range, adoption date) of one footnote text, computed once per filing."""
-        info = self._notes.get(text)
-        if info is None:
-            info = self._notes[text] = (tenb51_mention(text), price_range(text), adoption_date(text))
-        return info
 
-    def _plan_flag(self, code: str | None, notes: list[str]) -> tuple[bool | None, str | None, bool]:
-        row_said = None
-        for text in notes:
-            said = self._note(text)[0]
-            if said is not None:
-                row_said = said
-                break
-        if self.checkbox is not None:
-            return self.checkbox, "checkbox", row_said is not None and row_said != self.checkbox
-        if row_said is not None:
-            return row_said, "row_footnote", False
-        if self.filing_plan is not None and code in PLAN_CODES:
-            return self.filing_plan[0], self.filing_plan[1], False
-        return None, None, False
+def _first_adoption(texts: list[str]) -> Adoption | None:
+    """The first adoption date the texts give; else the first upper bound; else None."""
+    found = [a for t in texts if t and (a := adoption(t)) is not None]
+    return next((a for a in found if a.date), None) or next(iter(found), None)
+
+
+def _inside(price: float, rng: tuple[float, float]) -> bool:
+    """Price within its range, give or take a cent (weighted averages are rounded to cents)."""
+    return rng[0] - RANGE_TOLERANCE <= price <= rng[1] + RANGE_TOLERANCE
+
+
+def _box(checked: bool) -> str:
+    return "checked" if checked else "unchecked"
+
+
+def _under(said: bool) -> str:
+    return "the trade was under a Rule 10b5-1 plan" if said else "the trade was not under a Rule 10b5-1 plan"
+
+
+def _verb(label: str, verb: str) -> str:
+    """'say' for "the remarks", 'says' for "footnote F2"."""
+    return verb if label == "the remarks" else verb + "s"
+
+
+def _spelling(m: Mention, where: str) -> str:
+    return f"{where} spells the rule '{m.spelling}', read as Rule 10b5-1" if m.spelling else ""
+
+
+def _join(parts: list[str]) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _ids(row: dict) -> Iterable[str]:
@@ -498,8 +516,15 @@ def _flag_holdings_chain(rows: list[dict]) -> None:
 
     Only direct holdings are checked (indirect rows often share a generic nature, "See footnote", across several
     entities). Filers usually list rows in execution order but not always, so the chain is checked both in the
-    listed order and in transaction-date order, and the order that reconciles better is used."""
+    listed order and in transaction-date order, and the order that reconciles better is used.
+
+    Derivative rows report each grant's own balance, and grants share titles ("Restricted Stock Units"), so a
+    derivative row is chained only to rows of the same grant terms (title, exercise price and expiration date,
+    both known), and a row that is a whole grant by itself (acquired, owned after = its shares; or disposed,
+    owned after = 0) is never a break."""
     direct = [r for r in rows if r["direct_indirect"] == "D"]
+    if direct and direct[0]["table"] == "derivative":
+        direct = [r for r in direct if r["conversion_price"] is not None and r["expiration_date"] is not None]
     listed = _chain_breaks(direct)
     if listed:
         by_date = _chain_breaks(sorted(direct, key=lambda r: r["transaction_date"] or dt.date.min))
@@ -509,14 +534,16 @@ def _flag_holdings_chain(rows: list[dict]) -> None:
 
 
 def _chain_breaks(rows: list[dict]) -> list[dict]:
-    last: dict[str, float] = {}
+    last: dict[tuple, float] = {}
     breaks = []
     for row in rows:
-        key = (row["security_title"] or "").lower()
+        key = ((row["security_title"] or "").lower(), row["conversion_price"], row["expiration_date"])
         owned, signed = row["owned_after"], row["signed_shares"]
         prev = last.get(key)
         known = prev is not None and owned is not None and signed is not None
-        if known and abs(prev + signed - owned) > max(1.0, 0.001 * abs(owned)):
+        whole = row["table"] == "derivative" and owned is not None and signed is not None
+        whole = whole and (owned == signed or (signed < 0 and owned == 0))
+        if known and not whole and abs(prev + signed - owned) > max(1.0, 0.001 * abs(owned)):
             breaks.append(row)
         if owned is not None:
             last[key] = owned

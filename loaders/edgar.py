@@ -34,6 +34,9 @@ from loaders.errors import (
 from loaders.store import Store
 
 OWNERSHIP_FORMS = frozenset({"3", "3/A", "4", "4/A", "5", "5/A"})
+PERIODIC_FORMS = frozenset(
+    {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
+)  # the reports that end a cooling-off
 MAX_ATTEMPTS = 6
 MAX_CONNECT_ATTEMPTS = 3  # an unreachable host should fail fast, not after a minute of backoff
 MAX_RATE_PAUSES = 5
@@ -238,6 +241,29 @@ class EdgarClient:
 
     def fetch_xml(self, ref: FilingRef) -> bytes:
         return self.get(self.xml_url(ref))
+
+    # ------------------------------------------------------------------ issue 8: periodic reports
+    def periodic_reports(self, cik: int) -> list[dict]:
+        """The 10-Q/10-K filings of an issuer from its submissions feed: [{form, report_date, filing_date,
+        accession}], newest first. Reads the JSON ownership_filings cached (a request only when none is cached)."""
+        periodic = frozenset({"10-Q", "10-K", "10-QT", "10-KT", "10-K405"})  # reports that end a cooling-off
+        base = f"{self.settings.data}/submissions"
+        ttl = float("inf")  # any cached copy: ownership_filings has just refreshed a stale one
+        main = self.get_json(f"{base}/CIK{cik:010d}.json", f"submissions-CIK{cik:010d}", ttl)
+        filings = main.get("filings", {})
+        pages = [filings.get("recent", {})]
+        for page in filings.get("files", []) or []:
+            name = page["name"]
+            pages.append(self.get_json(f"{base}/{name}", f"submissions-{name.removesuffix('.json')}", ttl))
+        out, seen = [], set()
+        for cols in pages:
+            forms, reports = cols.get("form", []), cols.get("reportDate", [])
+            for i, acc in enumerate(cols.get("accessionNumber", [])):
+                if forms[i] in periodic and acc not in seen and i < len(reports) and reports[i]:
+                    seen.add(acc)
+                    out.append({"form": forms[i], "report_date": reports[i], "filing_date": cols["filingDate"][i],
+                                "accession": acc})  # fmt: skip
+        return out
 
 
 def _host(url: str) -> str:

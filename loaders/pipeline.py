@@ -67,7 +67,20 @@ def pull_issuer(
     target = str(ticker_or_cik).strip().upper()
     before = client.requests
     cik = int(target) if target.isdigit() else client.resolve_ticker(target)[0]
-    return _pull(client, store, settings, target, cik, progress, before, "issuer")
+    report = _pull(client, store, settings, target, cik, progress, before, "issuer")
+    _record_periodic(client, store, cik)
+    return report
+
+
+def _record_periodic(client: EdgarClient, store: Store, cik: int) -> None:
+    """Keep the issuer's 10-Q/10-K dates (for the 10b5-1 cooling-off check) from the feed just read; a failure
+    here never fails the pull: the check then says the dates are unknown."""
+    from loaders.periodic import record_periodic
+
+    try:
+        record_periodic(client, store, cik)
+    except LoaderError:
+        return  # the filings themselves were pulled; the cooling-off check reports the dates as unknown
 
 
 def pull_insider(

@@ -132,6 +132,9 @@ TRANSACTIONS: dict[str, str] = {
     "late_business_days": I,  # business days from transaction (or deemed execution) date to filing date
     "is_late": B,  # > 2 business days (Form 4), or timeliness L
     **_TAIL,
+    # issue 8: derived-value provenance
+    "tenb51_note": S,  # why is_10b5_1 is what it is, when not plain (conflict, scope, misspelling, adoption)
+    "plan_adopted_before": D,  # the plan was adopted before this date (no exact adoption date given)
 }
 
 HOLDINGS: dict[str, str] = {
@@ -164,6 +167,8 @@ TRANSACTION_FLAGS = {
     "implausible_value": "shares x price is implausibly large",
     "holdings_mismatch": "owned before +/- shares does not equal owned after",
     "value_missing": "shares or price not a number as filed",
+    "tenb51_conflict": "10b5-1 checkbox and the footnotes or remarks disagree",
+    "price_outside_range": "price lies outside the range its own footnote gives",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import flow, holdings, insiders
+from analytics import flow, holdings, insiders, quality
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state, welcome
@@ -29,8 +29,10 @@ names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issue
 head.title(plain(f"{' · '.join(pulls.shown_tickers(fr.tickers, ciks))} — {names}"))
 head.caption(plain(fr.describe(insider_name=state.insider_name())))
 
+include_suspect = bool(st.session_state.get("include_suspect", False))  # the toggle under the headline
+
 with guarded("Headline figures"):
-    h = flow.headline(tx)
+    h = flow.headline(tx, include_suspect)
     c = st.columns(6)
     c[0].metric("Insiders trading", f"{h.insiders:,}")
     c[1].metric("Filings", f"{h.filings:,}")
@@ -38,9 +40,20 @@ with guarded("Headline figures"):
     c[3].metric("Sold (S)", fmt_money(h.sold))
     c[4].metric("Net", fmt_money(h.net))
     c[5].metric("Sales under 10b5-1", "–" if h.plan_sale_share is None else f"{h.plan_sale_share:.0%}")
+    if h.joint_duplicates:
+        st.caption(f"{h.joint_duplicates:,} rows repeat a trade another owner also reported (joint filings): "
+                   "counted once in these totals and the flow chart.")  # fmt: skip
+    if h.suspect_rows or include_suspect:
+        st.toggle("Include suspect values in totals", key="include_suspect",
+                  help="Rows whose price is far from its own footnoted range or from the issuer's other trades "
+                       "that week (likely typos) are left out of totals by default. See Data quality below.")  # fmt: skip
+        if h.suspect_rows:
+            st.caption(
+                f"{h.suspect_rows:,} row(s) worth {fmt_money(h.suspect_value)} left out as suspect values."
+            )
 
 with guarded("Net buy/sell flow"):
-    net = flow.net_flow(tx, fr.freq)
+    net = flow.net_flow(tx, fr.freq, include_suspect)
     chart(figures.flow_figure(net, fr.unit, fr.freq), net, "net-flow", fr, "flow")
     if tx.empty and len(scope):
         st.caption(
@@ -71,3 +84,16 @@ with guarded("Transactions"):
     st.subheader(f"Transactions ({len(tx):,})")
     rows = insiders.transactions_table(tx)
     table(rows, "transactions", fr, "tx", height=420, column_config=TRANSACTIONS)
+
+with guarded("Data quality"):
+    st.subheader("Data quality")
+    summary = quality.quality_summary(tx)
+    if summary.empty:
+        st.caption("No row in view is flagged.")
+    else:
+        st.caption("Flags on the transactions in view, with the reason; \"left out\" rows are not in the totals above "
+                   "(unless included with the toggle). Hover a trade in the holdings chart for its own note.")  # fmt: skip
+        table(summary, "data-quality", fr, "quality", column_config={
+            "flag": "Flag", "reason": "Reason", "rows": "Rows", "filings": "Filings", "value": money("Value"),
+            "totals": "In totals",
+        })  # fmt: skip

@@ -7,6 +7,7 @@ import streamlit as st
 from analytics import plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
+from loaders.periodic import load_periodic
 from ui import boot, data, pulls, state
 from ui.text import plain
 from ui.widgets import LINK, chart, date, guarded, money, table
@@ -43,17 +44,21 @@ with guarded("Plan-sale activity"):
 
 with guarded("Plan adoptions"):
     scope = apply_filters(frames.transactions, fr, skip=("tickers", "codes", "start", "plan", "min_value"))
-    adoptions = plans.plan_adoptions(scope)
+    reports = load_periodic(data.store(), scope["issuer_cik"].dropna().unique())
+    adoptions = plans.plan_adoptions(scope, reports)
     st.subheader("Plan adoptions and first sales")
     st.caption(
-        "Adoption dates come from footnotes. Cooling-off: 90 days for directors and officers (the rule's floor; "
-        "it can reach 120 days after the next 10-Q/10-K), 30 days for others. ⚠️ marks a first sale sooner than that."
+        "Adoption dates come from footnotes and remarks. Cooling-off under the amended rule (plans adopted on or "
+        "after 27 Feb 2023): directors and officers, the later of 90 days or 2 business days after the 10-Q/10-K "
+        "for the quarter of adoption, at most 120 days; others 30 days. Each row says which rule applied. "
+        "⚠️ marks a first plan sale before the period ended."
     )
     shown = adoptions.assign(too_soon=adoptions["too_soon"].map({True: "⚠️ too soon", False: ""}))
     table(shown, "plan-adoptions", fr, "adoptions", column_config={
         "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "owner_name": "Insider", "ticker": "Ticker",
         "role": "Role", "adoption_date": date("Plan adopted"), "first_plan_sale": date("First plan sale"),
-        "days_to_first_sale": "Days to first sale", "cooling_off_days": "Cooling-off (days)", "too_soon": "Check",
+        "days_to_first_sale": "Days to first sale", "cooling_off_days": "Cooling-off (days)",
+        "cooling_off_end": date("Trading allowed from"), "cooling_off_rule": "Rule applied", "too_soon": "Check",
         "plan_sales": "Plan sales", "plan_sale_value": money("Plan sale value"),
     })  # fmt: skip
 
@@ -67,4 +72,5 @@ with guarded("Checkbox disagreements"):
         table(conflicts, "checkbox-disagreements", fr, "conflicts", column_config={
             "filing_url": LINK, "filing_date": date("Filed"), "owner_name": "Insider", "checkbox": "Checkbox",
             "footnotes": "Footnotes", "accession": "Accession", "ticker": "Ticker", "code": "Code", "shares": "Shares",
+            "counted_as": "Counted as", "decision": "Why",
         })  # fmt: skip

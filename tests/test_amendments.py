@@ -49,3 +49,54 @@ def test_amendment_without_original_counts_as_itself(tmp_path):
         f, frames.owners, tx.astype({"superseded_by": "string"}), h.astype({"superseded_by": "string"})
     )
     assert tx2["superseded_by"].isna().all()
+
+
+def _store(tmp_path, filings):
+    from loaders.parser import parse_ownership
+    from loaders.store import Store
+
+    store = Store(tmp_path / "data")
+    store.write([parse_ownership(xml, acc, filed) for acc, filed, xml in filings])
+    return store
+
+
+def test_second_amendment_supersedes_the_first(tmp_path):
+    """Guards against a second 4/A leaving the first 4/A's restated rows live (both would count)."""
+    from tests.fixtures.builder import ACME, JANE, Tx, form_xml
+
+    def sale(price, doc="4", original=None):
+        return form_xml(issuer=ACME, owners=[JANE], period="2024-03-15", document_type=doc, original=original,
+                        transactions=[Tx("2024-03-15", "S", 100, price, "D", 0)])  # fmt: skip
+
+    store = _store(tmp_path, [
+        ("0001234567-24-000701", "2024-03-19", sale(10.0)),
+        ("0001234567-24-000702", "2024-03-25", sale(11.0, "4/A", "2024-03-19")),
+        ("0001234567-24-000703", "2024-04-02", sale(12.0, "4/A", "2024-03-19")),
+    ])  # fmt: skip
+    live = load(store, tickers=["ACME"]).transactions
+    assert list(live["price"]) == [12.0]
+
+
+def test_amendment_restates_only_its_table_and_owner(tmp_path):
+    """Guards against a 4/A restating Table I wiping the original's Table II rows, or wiping another owner's
+    filing of the same day (same issuer, same filing date)."""
+    from tests.fixtures.builder import ACME, JANE, JOHN, Tx, form_xml
+
+    opt = Tx("2024-03-15", "M", 100, 1.0, "D", 0, derivative=True, title="Stock Option", exercise_price=1.0)
+    original = form_xml(issuer=ACME, owners=[JANE], period="2024-03-15",
+                        transactions=[Tx("2024-03-15", "S", 100, 10.0, "D", 0), opt])  # fmt: skip
+    other = form_xml(issuer=ACME, owners=[JOHN], period="2024-03-15",
+                     transactions=[Tx("2024-03-15", "S", 50, 10.0, "D", 0)])  # fmt: skip
+    fix = form_xml(issuer=ACME, owners=[JANE], period="2024-03-15", document_type="4/A", original="2024-03-19",
+                   transactions=[Tx("2024-03-15", "S", 100, 10.5, "D", 0)])  # fmt: skip
+    store = _store(tmp_path, [
+        ("0001234567-24-000711", "2024-03-19", original),
+        ("0001234567-24-000712", "2024-03-19", other),
+        ("0001234567-24-000713", "2024-03-26", fix),
+    ])  # fmt: skip
+    live = load(store, tickers=["ACME"]).transactions.sort_values(["accession", "table"])
+    assert list(zip(live["accession"], live["table"], live["price"], strict=True)) == [
+        ("0001234567-24-000711", "derivative", 1.0),
+        ("0001234567-24-000712", "nonDerivative", 10.0),
+        ("0001234567-24-000713", "nonDerivative", 10.5),
+    ]

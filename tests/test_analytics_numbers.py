@@ -143,3 +143,58 @@ def test_gifts_before_2023_rule_are_not_late_form_4s():
     })  # fmt: skip
     filings = pd.DataFrame({"accession": tx["accession"], "filing_url": "u"})
     assert sorted(late_filings(tx, filings)["accession"]) == ["b-23-gift", "c-22-sale"]
+
+
+def _rows(txs, owner=None, acc="0001234567-24-000600", filed="2024-03-19", **kw):
+    from loaders.parser import parse_ownership
+    from loaders.schema import conform
+    from tests.fixtures.builder import ACME, JANE, form_xml
+
+    xml = form_xml(issuer=ACME, owners=[owner or JANE], period=txs[0].date, transactions=txs, **kw)
+    return conform(parse_ownership(xml, acc, filed).transactions, "transactions")
+
+
+def test_unknown_plan_status_is_not_plan():
+    """Guards against sales of unknown plan status counting as plan sales in the plan share, the headline and the
+    plan activity chart (only a known True counts)."""
+    from tests.fixtures.builder import Tx
+
+    plan = _rows([Tx("2024-03-15", "S", 100, 1.0, "D", 0)], aff10b5one=True, acc="0001234567-24-000601")
+    unknown = _rows([Tx("2024-03-15", "S", 300, 1.0, "D", 0)], acc="0001234567-24-000602")
+    no = _rows([Tx("2024-03-15", "S", 600, 1.0, "D", 0)], aff10b5one=False, acc="0001234567-24-000603")
+    tx = pd.concat([plan, unknown, no], ignore_index=True)
+    assert list(tx["is_10b5_1"].astype(object)) == [True, pd.NA, False]
+    assert plans.plan_share(tx) == pytest.approx(0.1)
+    h = flow.headline(tx)
+    assert h.plan_sale_share == pytest.approx(0.1) and h.net == -1000.0 and h.sold == 1000.0
+    act = plans.plan_activity(tx)
+    assert (act["plan_value"].sum(), act["other_value"].sum()) == (100.0, 900.0)
+
+
+def test_headline_net_is_bought_minus_sold():
+    """Guards against net = bought + sold (a sign slip only visible when both are non-zero)."""
+    from tests.fixtures.builder import Tx
+
+    tx = _rows([Tx("2024-03-15", "P", 10, 5.0, "A", 10), Tx("2024-03-15", "S", 4, 5.0, "D", 6)])
+    h = flow.headline(tx)
+    assert (h.bought, h.sold, h.net) == (50.0, 20.0, 30.0)
+
+
+def test_holdings_line_leaves_out_derivatives_and_dates_anchors_by_period():
+    """Guards against derivative rows (options) joining the common-stock holdings line, and against a Form 3/5
+    holdings anchor placed at its filing date instead of its period of report."""
+    from loaders.parser import parse_ownership
+    from loaders.schema import conform
+    from tests.fixtures.builder import ACME, PETER, Holding, Tx, form_xml
+
+    tx = _rows([Tx("2024-03-15", "S", 10, 5.0, "D", 90),
+                Tx("2024-03-15", "M", 10, 1.0, "D", 5, derivative=True, title="Stock Option", exercise_price=1.0)])  # fmt: skip
+    xml = form_xml(issuer=ACME, owners=[PETER], period="2024-01-02", document_type="3",
+                   holdings=[Holding(25000)])  # fmt: skip
+    h = conform(parse_ownership(xml, "0001234567-24-000610", "2024-01-12").holdings, "holdings")
+    pts = holdings.holdings_series(tx, h)
+    assert sorted(zip(pts["kind"], pts["shares_owned"], strict=True)) == [
+        ("anchor", 25000.0),
+        ("trade", 90.0),
+    ]
+    assert pts.loc[pts["kind"] == "anchor", "date"].iloc[0] == pd.Timestamp("2024-01-02")

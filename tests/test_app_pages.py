@@ -273,3 +273,30 @@ def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_di
         assert _metric(at, "Sold (S)") == fmt_money(FIXTURE_TOTALS["ACME"]["sale_value"])
     finally:
         listings.path(data_dir, "issuer", 1234567).unlink()
+
+
+def test_issuer_data_quality_section_and_suspect_toggle_0001209191_23_018495(tmp_path, monkeypatch):
+    """Guards against a typo price (PANW: $188,139 for ~$188) reaching the headline by default, against the
+    toggle not putting it back, and against the Data quality section missing the flag and its reason."""
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import ACME, JANE, Tx, form_xml
+
+    store = fixture_store(tmp_path)
+    note = "weighted average sale price of the shares sold ranging from $41.875 to $42.41 per share."
+    typo = form_xml(issuer=ACME, owners=[JANE], period="2024-10-01", footnotes={"F1": note},
+                    transactions=[Tx("2024-10-01", "S", 1500, 42139.0, "D", 430500, price_footnotes=["F1"])])  # fmt: skip
+    store.write([parse_ownership(typo, "0001234567-24-000999", "2024-10-02")])
+    monkeypatch.setenv("INSIDER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EDGAR_IDENTITY", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ticker"] = "ACME"
+    at.run()
+    assert not at.exception, at.exception
+    sold = FIXTURE_TOTALS["ACME"]["sale_value"]
+    assert _metric(at, "Sold (S)") == fmt_money(sold)
+    assert "Data quality" in [h.value for h in at.subheader]
+    quality = next(t.value for t in at.dataframe if "reason" in t.value.columns)
+    row = quality.set_index("flag").loc["price_far_outside_range"]
+    assert (row["rows"], row["totals"]) == (1, "left out")
+    at.toggle(key="include_suspect").set_value(True).run()
+    assert _metric(at, "Sold (S)") == fmt_money(sold + 1500 * 42139.0)

@@ -11,6 +11,7 @@ import pytest
 from loaders.derive import derive_filing, to_date
 from loaders.parser import parse_ownership
 from loaders.schema import TRANSACTIONS
+from tests.conftest import need_corpus
 from tests.fixtures.builder import ACME, JANE, RANGE_NOTE, Holding, Tx, form_xml
 
 _PLAN = "Sold under a Rule 10b5-1 trading plan adopted on March 1, 2023."
@@ -105,3 +106,229 @@ def test_filing_date_falls_back_to_signature_then_period():
 def test_to_date_formats(raw, date):
     """Guards against the data sets' DD-MON-YYYY dates (or a bad month name) becoming null or a wrong date."""
     assert to_date(raw) == date
+
+
+# ---------------------------------------------------------------------------------------------- 10b5-1 rules
+_WITHHOLD = "Represents shares automatically sold to cover tax withholding obligations."
+_REMARKS_038 = (
+    "The sales reported on this Form 4 were effected pursuant to a contract, instruction or written plan adopted "
+    "prior to February 27, 2023 that was intended to satisfy the affirmative defense conditions of Rule 10b5-1(c) "
+    "as in effect on the date of adoption."
+)
+
+
+def _rows(txs, filed="2023-05-03", **kw):
+    xml = form_xml(issuer=ACME, owners=[JANE], period=txs[0].date, transactions=txs, **kw)
+    return parse_ownership(xml, "0001234567-23-000777", filed).transactions
+
+
+def test_remarks_plan_beats_unchecked_box_0001779128_23_000038():
+    """Guards against an unchecked box overriding remarks that say the sales were under a 10b5-1 plan (18 corpus
+    filings), against hiding the disagreement, and against reading "adopted prior to February 27, 2023" as an
+    adoption on that day. A code F row in the same filing is not a plan trade."""
+    s, f = _rows(
+        [Tx("2023-05-01", "S", 100, 3.0, "D", 900, footnotes=["F1"]), Tx("2023-05-01", "F", 50, 3.0, "D", 850)],
+        aff10b5one=False, remarks=_REMARKS_038, footnotes={"F1": _WITHHOLD},
+    )  # fmt: skip
+    assert (s["is_10b5_1"], s["tenb51_source"], s["flags"]) == (True, "remarks", "tenb51_conflict")
+    assert "the statement wins" in s["tenb51_note"]
+    assert (s["plan_adoption_date"], s["plan_adopted_before"]) == (None, dt.date(2023, 2, 27))
+    assert (f["is_10b5_1"], f["tenb51_source"], f["flags"]) == (False, "checkbox", None)
+
+
+def test_unattached_footnote_plan_beats_unchecked_box():
+    """Guards against a 10b5-1 footnote no row points at being ignored when the box is unchecked."""
+    (s,) = _rows([Tx("2023-05-01", "S", 100, 3.0, "D", 900)], aff10b5one=False,
+                 footnotes={"F9": "All sales were made under a Rule 10b5-1 plan adopted on December 1, 2022."})  # fmt: skip
+    assert (s["is_10b5_1"], s["tenb51_source"], s["plan_adoption_date"]) == (
+        True,
+        "filing_footnote",
+        dt.date(2022, 12, 1),
+    )
+    assert "footnote F9 says" in s["tenb51_note"] and "tenb51_conflict" in s["flags"]
+
+
+def test_checked_box_not_applied_to_awards_gifts_withholding_0000002488_23_000114():
+    """Guards against a checked box marking grants (A), tax withholding (F) and gifts (G) as plan trades (144
+    corpus rows, e.g. AMD 0000002488-23-000114's G and F rows): they become unknown, and the row says why."""
+    rows = _rows(
+        [Tx("2023-05-01", "S", 100, 3.0, "D", 900), Tx("2023-05-01", "A", 10, 0, "A", 910),
+         Tx("2023-05-01", "F", 5, 3.0, "D", 905), Tx("2023-05-01", "G", 5, None, "D", 900),
+         Tx("2023-05-01", "M", 5, 1.0, "A", 905)],
+        aff10b5one=True,
+    )  # fmt: skip
+    assert [r["is_10b5_1"] for r in rows] == [True, None, None, None, True]
+    assert [r["tenb51_source"] for r in rows] == ["checkbox", None, None, None, "checkbox"]
+    assert "code F" in rows[2]["tenb51_note"] and "not applied" in rows[2]["tenb51_note"]
+    assert rows[0]["tenb51_note"] is None
+
+
+def test_row_footnote_beats_checked_box_and_plan_row_footnote_on_award():
+    """Guards against a checked box overriding a row footnote that says "not under a plan", and against scoping
+    away an explicit row statement (TEAM's C conversions "in connection with sales ... under a 10b5-1 plan")."""
+    no, conv = _rows(
+        [Tx("2023-05-01", "S", 100, 3.0, "D", 900, footnotes=["F1"]),
+         Tx("2023-05-01", "C", 100, 0, "A", 1000, footnotes=["F2"])],
+        aff10b5one=True,
+        footnotes={"F1": "This sale was not made pursuant to a Rule 10b5-1 trading plan.",
+                   "F2": "Conversion in connection with sales to be effected pursuant to a Rule 10b5-1 trading plan "
+                         "adopted by the Reporting Person on February 21, 2023."},
+    )  # fmt: skip
+    assert (no["is_10b5_1"], no["tenb51_source"], "tenb51_conflict" in no["flags"]) == (
+        False,
+        "row_footnote",
+        True,
+    )
+    assert (conv["is_10b5_1"], conv["tenb51_source"], conv["plan_adoption_date"]) == (
+        True,
+        "checkbox",
+        dt.date(2023, 2, 21),
+    )
+
+
+def test_adoption_after_the_filing_is_ignored():
+    """Guards against a date later than the filing itself (an expiry or a typo) becoming the adoption date."""
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 3.0, "D", 0, footnotes=["F1"])],
+                 footnotes={"F1": "Sold under a Rule 10b5-1 plan adopted on June 1, 2023."})  # fmt: skip
+    assert r["is_10b5_1"] is True and r["plan_adoption_date"] is None and "ignored" in r["tenb51_note"]
+
+
+# ---------------------------------------------------------------------------------------------- price ranges
+_F1_657 = (
+    "The transactions on January 30, 2023, January 31, 2023 and February 1, 2023 were each executed in multiple "
+    "trades at prices ranging from $2.75 to $3.465, $2.25 to $2.9275, and $2.15 to $2.6275, respectively."
+)
+
+
+def test_respectively_ranges_mapped_to_their_rows_0000950103_23_001657():
+    """Guards against every row getting the first of several ranges (29 corpus footnotes, 53 rows), and against
+    picking by containment when ranges overlap (2.3776 lies in the 2nd and 3rd range: it is the 3rd row's)."""
+    rows = _rows(
+        [Tx("2023-01-30", "S", 1977877, 3.2664, "D", 28902123, price_footnotes=["F1"]),
+         Tx("2023-01-31", "S", 2138012, 2.521, "D", 26764111, price_footnotes=["F1"]),
+         Tx("2023-02-01", "S", 1610496, 2.3776, "D", 25153615, price_footnotes=["F1"])],
+        filed="2023-02-01", footnotes={"F1": _F1_657},
+    )  # fmt: skip
+    assert [(r["price_low"], r["price_high"]) for r in rows] == [
+        (2.75, 3.465),
+        (2.25, 2.9275),
+        (2.15, 2.6275),
+    ]
+    assert all(r["flags"] is None for r in rows)
+
+
+def test_price_outside_its_own_range_flagged_0001209191_23_018495():
+    """Guards against a $188,139 price (for $188.14; range $187.875-$188.41, a $282 M typo at PANW) passing
+    unflagged, and against flagging a weighted average rounded a cent outside its range."""
+    note = "weighted average sale price of the shares sold ranging from ${} to ${} per share."
+    typo, ok, cent = _rows(
+        [Tx("2023-03-13", "S", 1500, 188139.0, "D", 612745, price_footnotes=["F7"]),
+         Tx("2023-03-13", "S", 15768, 187.315, "D", 597_000, price_footnotes=["F6"]),
+         Tx("2023-03-13", "S", 10, 186.88, "D", 596_990, price_footnotes=["F5"])],
+        filed="2023-03-14",
+        footnotes={"F7": note.format("187.875", "188.41"), "F6": note.format("186.87", "187.865"),
+                   "F5": note.format("186.89", "187.50")},
+    )  # fmt: skip
+    assert "price_outside_range" in typo["flags"] and (typo["price_low"], typo["price_high"]) == (
+        187.875,
+        188.41,
+    )
+    assert ok["flags"] is None and cent["flags"] is None
+
+
+def test_high_to_low_range_kept_0001628280_23_019599():
+    """Guards against dropping a range written high to low ("$87.75 to $86.75": 11+ corpus footnotes)."""
+    (r,) = _rows([Tx("2023-06-01", "S", 27967, 87.25, "D", 100, price_footnotes=["F1"])], filed="2023-06-05",
+                 footnotes={"F1": "sold at prices ranging from $87.75 to $86.75, inclusive."})  # fmt: skip
+    assert (r["price_low"], r["price_high"], r["flags"]) == (86.75, 87.75, None)
+
+
+def test_derivative_grants_are_not_chained_by_title():
+    """Guards against ~1,400 false holdings_mismatch flags on derivative rows: two RSU grants (no price or expiry
+    to tell them apart) each report their own balance; a whole new grant never breaks a chain."""
+    rows = _rows(
+        [Tx("2023-05-01", "M", 4357, 0, "D", 39211, derivative=True, title="Restricted Stock Units"),
+         Tx("2023-05-01", "M", 3268, 0, "D", 29408, derivative=True, title="Restricted Stock Units"),
+         Tx("2023-05-01", "A", 100, 10.0, "A", 100, derivative=True, title="Option", exercise_price=10.0,
+            expiration="2030-01-01"),
+         Tx("2023-05-01", "A", 200, 10.0, "A", 200, derivative=True, title="Option", exercise_price=10.0,
+            expiration="2030-01-01"),
+         Tx("2023-05-01", "X", 50, 10.0, "D", 120, derivative=True, title="Option", exercise_price=10.0,
+            expiration="2030-01-01")],
+    )  # fmt: skip
+    assert [r["flags"] for r in rows] == [None, None, None, None, "holdings_mismatch"]  # 200 - 50 != 120
+
+
+# ---------------------------------------------------------------------------------------------- the real filings
+def _corpus(accession: str):
+    path = next(need_corpus().glob(f"form*/{accession}.xml"))
+    return parse_ownership(path.read_bytes(), accession)
+
+
+def test_corpus_0001781162_23_000010_misspelled_10b51():
+    """Guards against "Rule 10b51" leaving the real filing's sale rows unknown."""
+    p = _corpus("0001781162-23-000010")
+    sales = [t for t in p.transactions if t["code"] == "S"]
+    assert sales and all(t["is_10b5_1"] is True and "'10b51'" in t["tenb51_note"] for t in sales)
+
+
+def test_corpus_0001779128_23_000038_remarks_plan():
+    """Guards against the real unchecked-box filing whose remarks state the plan counting as discretionary."""
+    p = _corpus("0001779128-23-000038")
+    assert p.filing["aff10b5one"] is False
+    assert {(t["is_10b5_1"], t["tenb51_source"], t["plan_adopted_before"]) for t in p.transactions} == {
+        (True, "remarks", dt.date(2023, 2, 27))
+    }
+
+
+def test_corpus_0000950103_23_001657_three_ranges():
+    """Guards against the real BZFD filing's three daily ranges collapsing to the first."""
+    rows = _corpus("0000950103-23-001657").transactions
+    assert [(r["price_low"], r["price_high"]) for r in rows] == [
+        (2.75, 3.465),
+        (2.25, 2.9275),
+        (2.15, 2.6275),
+    ]
+
+
+def test_corpus_0001657853_23_000008_years_are_not_prices():
+    """Guards against "between 2023 and 2026" (vesting years) giving a row a $2,023-$2,026 price range."""
+    assert all(r["price_low"] is None for r in _corpus("0001657853-23-000008").transactions)
+
+
+def test_corpus_0001209191_23_018495_panw_typo():
+    """Guards against the real PANW $188,139 row (a $282 M typo) passing without a flag."""
+    rows = _corpus("0001209191-23-018495").transactions
+    flagged = [r["price"] for r in rows if r["flags"] and "price_outside_range" in r["flags"]]
+    assert flagged == [188139.0]
+
+
+def test_corpus_0001327811_23_000046_trust_date_not_adoption():
+    """Guards against the trust's 1996 date ("Trust, DTD 3/12/1996") becoming the plan adoption date."""
+    rows = _corpus("0001327811-23-000046").transactions
+    assert {r["plan_adoption_date"] for r in rows if r["is_10b5_1"]} == {dt.date(2018, 1, 17)}
+
+
+@pytest.mark.corpus
+def test_corpus_unchecked_box_plan_statements_counted():
+    """Guards against the issue's under-count coming back: on the corpus, 591 rows in 209 filings with the box
+    unchecked are plan trades by their own footnote or the filing's statement (18 filings say so only in remarks
+    or an unattached footnote), plus 5 misspelled-plan rows in filings without a checkbox: 596 rows in all."""
+    corpus = need_corpus()
+    rows = filings = 0
+    stated, unchecked_accs, typo = set(), set(), 0
+    for path in sorted(p for sub in ("form3", "form4", "form5") for p in (corpus / sub).glob("*.xml")):
+        p = parse_ownership(path.read_bytes(), path.stem)
+        for t in p.transactions:
+            if p.filing["aff10b5one"] is False and t["is_10b5_1"] is True:
+                assert (
+                    t["tenb51_source"] in ("row_footnote", "remarks", "filing_footnote") and t["tenb51_note"]
+                )
+                rows += 1
+                unchecked_accs.add(p.accession)
+                if t["tenb51_source"] != "row_footnote":
+                    stated.add(p.accession)
+            elif p.filing["aff10b5one"] is None and t["tenb51_note"] and "spells" in t["tenb51_note"]:
+                typo += 1
+    filings = len(unchecked_accs)
+    assert (rows, filings, len(stated), typo) == (591, 209, 18, 5)

@@ -116,13 +116,16 @@ def test_tenb51_mention_variants(text, said):
     assert tenb51_mention(text) is said
 
 
-def test_tenb51_checkbox_first_and_conflict_flag():
-    """Guards against ignoring the checkbox, and against hiding a checkbox/footnote disagreement."""
+def test_tenb51_checkbox_then_explicit_footnote_wins_and_conflict_flag():
+    """Guards against ignoring the checkbox, against an unchecked box overriding a footnote that says the sale
+    was under a plan, and against hiding the disagreement (flag + a note saying which won)."""
     note = {"F1": "Sold pursuant to a Rule 10b5-1 trading plan adopted on May 16, 2023."}
     yes = _one_tx(Tx("2024-03-15", "S", 1, 1, "D", 0), aff10b5one=True)
-    assert (yes["is_10b5_1"], yes["tenb51_source"]) == (True, "checkbox")
+    assert (yes["is_10b5_1"], yes["tenb51_source"], yes["tenb51_note"]) == (True, "checkbox", None)
     clash = _one_tx(Tx("2024-03-15", "S", 1, 1, "D", 0, footnotes=["F1"]), aff10b5one=False, footnotes=note)
-    assert clash["is_10b5_1"] is False and "tenb51_conflict" in clash["flags"]
+    assert (clash["is_10b5_1"], clash["tenb51_source"]) == (True, "row_footnote")
+    assert "tenb51_conflict" in clash["flags"] and "the footnote wins" in clash["tenb51_note"]
+    assert clash["plan_adoption_date"] == dt.date(2023, 5, 16)
 
 
 def test_tenb51_row_footnote_then_filing_footnote_then_unknown():

@@ -104,3 +104,18 @@ def test_unknown_ticker_suggests(fake_edgar, tmp_path):
     with pytest.raises(UnknownTicker) as e:
         pull_issuer("NLYY", settings=_settings(fake_edgar, tmp_path))
     assert "NLY" in e.value.suggestions
+
+
+def test_pull_issuer_keeps_periodic_report_dates(fake_edgar, tmp_path):
+    """Guards against the 10b5-1 cooling-off check never seeing the issuer's 10-Q dates: a pull stores them from
+    the submissions feed it already read (no extra request), one per quarter as fake EDGAR lists them."""
+    from loaders.periodic import load_periodic
+
+    fake_edgar.reset()
+    report = pull_issuer("NLY", settings=_settings(fake_edgar, tmp_path))
+    assert report.requests == 21 and fake_edgar.stats()["total"] == 21  # nothing more than the pull itself
+    reports = load_periodic(Store(tmp_path))
+    assert len(reports) > 0 and set(reports["form"]) == {"10-Q"}
+    assert reports["report_date"].dt.is_quarter_end.all() and not reports["report_date"].duplicated().any()
+    assert ((reports["filing_date"] - reports["report_date"]).dt.days == 35).all()
+    assert set(reports["issuer_cik"]) == {report.cik}

@@ -1,0 +1,187 @@
+"""Data quality per transaction row: flags with a plain reason, values left out of totals, a summary with counts.
+
+Row flags come from two places:
+- the parse (loaders.derive, one filing at a time): see loaders.schema.TRANSACTION_FLAGS;
+- here, across filings of the rows given (an issuer page passes the issuer's rows in view):
+  * `price_outlier`: an open-market trade (code P or S, Table I) priced at least OUTLIER_FACTOR times above or
+    below the median price of the issuer's other open-market trades of the same security within
+    OUTLIER_DAYS days either side (at least OUTLIER_MIN_OTHERS such trades);
+  * `joint_duplicate`: the same trade as reported in another filing (see analytics.flow.joint_duplicates).
+
+A value is **suspect** when the row is flagged implausible_value or price_outlier, or its price is more than
+FAR_FACTOR times away from the range its own footnote gives (a unit typo such as $188,139 for $188.14, PANW
+0001209191-23-018495). Suspect rows are left out of flow and headline totals unless the page's toggle includes them;
+milder flags (a price a few cents outside its range, a holdings chain that does not add up) only mark the row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from loaders.schema import TRANSACTION_FLAGS
+
+OUTLIER_FACTOR = 5.0
+OUTLIER_DAYS = 3
+OUTLIER_MIN_OTHERS = 3
+FAR_FACTOR = 2.0
+
+REASONS: dict[str, str] = {
+    **TRANSACTION_FLAGS,
+    "price_outlier": f"price is {OUTLIER_FACTOR:g}x away from the issuer's other trades within {OUTLIER_DAYS} days",
+    "joint_duplicate": "the same trade is reported in another owner's filing (counted once)",
+}
+SUSPECT_FLAGS = ("implausible_value", "price_outlier")
+
+
+def _flag(tx: pd.DataFrame, name: str) -> pd.Series:
+    return tx["flags"].fillna("").str.contains(rf"(?:^|,){name}(?:,|$)", regex=True)
+
+
+def price_outliers(tx: pd.DataFrame) -> pd.Series:
+    """True for open-market trades priced far from the issuer's other open-market trades that week."""
+    out = pd.Series(False, index=tx.index)
+    m = (
+        (tx["table"] == "nonDerivative")
+        & tx["code"].isin(["P", "S"])
+        & (tx["price"] > 0)
+        & tx["transaction_date"].notna()
+    )
+    rows = tx.loc[m, ["issuer_cik", "security_title", "transaction_date", "price"]]
+    if len(rows) <= OUTLIER_MIN_OTHERS:
+        return out
+    title = rows["security_title"].fillna("").str.lower().str.strip()
+    keys = [rows["issuer_cik"].fillna(-1), title]
+    lo_all = rows.groupby(keys, sort=False)["price"].transform("min")
+    hi_all = rows.groupby(keys, sort=False)["price"].transform("max")
+    # a price 5x from the median of some neighbours is 5x from the group's extremes: only such groups are scanned
+    spread = rows.loc[hi_all >= OUTLIER_FACTOR * lo_all]
+    if spread.empty:
+        return out
+    window = np.timedelta64(OUTLIER_DAYS, "D")
+    skeys = [spread["issuer_cik"].fillna(-1), title.loc[spread.index]]
+    for _, g in spread.groupby(skeys, sort=False):
+        if len(g) <= OUTLIER_MIN_OTHERS:
+            continue
+        g = g.sort_values("transaction_date")
+        days = g["transaction_date"].to_numpy(dtype="datetime64[D]")
+        prices = g["price"].to_numpy(dtype=float)
+        lo = np.searchsorted(days, days - window, side="left")
+        hi = np.searchsorted(days, days + window, side="right")
+        for i, idx in enumerate(g.index):
+            others = np.concatenate([prices[lo[i] : i], prices[i + 1 : hi[i]]])
+            if len(others) < OUTLIER_MIN_OTHERS:
+                continue
+            median = float(np.median(others))
+            if prices[i] >= OUTLIER_FACTOR * median or prices[i] * OUTLIER_FACTOR <= median:
+                out.at[idx] = True
+    return out
+
+
+def far_outside_range(tx: pd.DataFrame) -> pd.Series:
+    """True when the price is more than FAR_FACTOR times away from its own footnoted range (a unit typo)."""
+    low, high, price = tx["price_low"], tx["price_high"], tx["price"]
+    far = (price > FAR_FACTOR * high) | (price * FAR_FACTOR < low)
+    return (far & price.notna() & low.notna()).fillna(False).astype(bool)
+
+
+def suspect_values(tx: pd.DataFrame) -> pd.Series:
+    """True for rows whose value is too doubtful to add to totals (see the module docstring)."""
+    if tx.empty:
+        return pd.Series(False, index=tx.index)
+    flags = tx["flags"].astype(object).fillna("")
+    flagged = flags.str.contains("implausible_value|price_outlier", regex=True) | far_outside_range(tx)
+    return (flagged | price_outliers(tx)).astype(bool)
+
+
+def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
+    """tx with the cross-filing flags added to `flags`, plus `suspect` (bool) and `quality` (plain reasons,
+    fallbacks and the 10b5-1 decision, for hover text and the transactions table)."""
+    from analytics.flow import joint_duplicates
+
+    if tx.empty:
+        return tx.assign(suspect=pd.Series(dtype=bool), quality=pd.Series(dtype="string"))
+    extra = pd.DataFrame(index=tx.index)
+    extra["price_outlier"] = price_outliers(tx)
+    extra["joint_duplicate"] = joint_duplicates(tx)["duplicate_of"].notna()
+    flags = tx["flags"].fillna("")
+    for name in extra.columns:
+        add = extra[name] & ~_flag(tx, name)
+        flags = flags.where(~add, (flags + "," + name).str.lstrip(","))
+    out = tx.assign(flags=flags.replace("", pd.NA).astype("string"))
+    out["suspect"] = suspect_values(out)
+    out["quality"] = quality_notes(out)
+    return out
+
+
+def _text(value: object) -> str:
+    return (
+        ""
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+        else str(value)
+    )
+
+
+def quality_notes(tx: pd.DataFrame) -> pd.Series:
+    """One plain sentence per row: what is doubtful about it and which fallback was used ('' when nothing)."""
+    out = pd.Series("", index=tx.index, dtype="string")
+    source = tx["tenb51_source"]
+    plain_source = source.notna() & (source != "checkbox")
+    out.loc[plain_source] = "10b5-1 from the " + source[plain_source].str.replace("_", " ")
+    busy = tx["flags"].notna() | tx["tenb51_note"].notna()
+    notes = []
+    for row in tx[busy].itertuples(index=False):
+        flags = [f for f in _text(row.flags).split(",") if f]
+        parts = [REASONS.get(f, f) for f in flags if f != "tenb51_conflict"]
+        if "date_fallback" in flags and _text(row.transaction_date_raw):
+            parts.append(f"date as filed: {_text(row.transaction_date_raw)!r}")
+        if "price_outside_range" in flags:
+            parts.append(f"footnoted range ${row.price_low:,.2f}\u2013${row.price_high:,.2f}")
+        source = _text(row.tenb51_source)
+        if _text(row.tenb51_note):
+            parts.append(f"10b5-1: {_text(row.tenb51_note)}")
+        elif source and source != "checkbox":
+            parts.append(f"10b5-1 from the {source.replace('_', ' ')}")
+        notes.append("; ".join(dict.fromkeys(parts)))
+    out.loc[busy] = pd.Series(notes, index=tx.index[busy], dtype="string")
+    return out
+
+
+def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:
+    """The "Data quality" table: one row per flag present in tx.
+
+    Columns: flag, reason, rows, filings, value (sum of |value| of the flagged rows), totals ("left out" when
+    such rows are left out of flow totals by default, else "counted")."""
+    cols = ["flag", "reason", "rows", "filings", "value", "totals"]
+    if tx.empty:
+        return pd.DataFrame(columns=cols)
+    q = with_quality(tx)
+    out = []
+    names = sorted({f for fl in q["flags"].dropna() for f in fl.split(",") if f})
+    for name in names:
+        hit = q[_flag(q, name)]
+        left_out = name in SUSPECT_FLAGS or name == "joint_duplicate"
+        out.append(
+            {
+                "flag": name,
+                "reason": REASONS.get(name, name),
+                "rows": len(hit),
+                "filings": hit["accession"].nunique(),
+                "value": float(hit["value"].abs().sum()),
+                "totals": "left out" if left_out else "counted",
+            }
+        )
+    far = q[far_outside_range(q)]
+    if len(far):
+        out.append(
+            {
+                "flag": "price_far_outside_range",
+                "reason": f"price more than {FAR_FACTOR:g}x away from its own footnoted range (likely a typo)",
+                "rows": len(far),
+                "filings": far["accession"].nunique(),
+                "value": float(far["value"].abs().sum()),
+                "totals": "left out",
+            }
+        )
+    frame = pd.DataFrame(out, columns=cols)
+    return frame.sort_values(["totals", "rows"], ascending=[False, False]).reset_index(drop=True)

@@ -1,0 +1,121 @@
+"""Rule 10b5-1 cooling-off (analytics.plans) as amended: effective date, role, the issuer's 10-Q/10-K dates.
+
+Each docstring names the silent failure it guards against; cases from real filings are named after them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from analytics import plans
+from analytics.plans import cooling_off_end
+from loaders.parser import parse_ownership
+from loaders.schema import conform
+from tests.conftest import need_corpus
+from tests.fixtures.builder import ACME, JANE, Owner, Tx, form_xml
+
+D = dt.date
+
+
+def _reports(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    """Periodic reports as loaders.periodic.load_periodic returns them: (form, report_date, filing_date)."""
+    return pd.DataFrame(
+        {
+            "issuer_cik": pd.array([ACME[0]] * len(rows), dtype="Int64"),
+            "form": pd.array([r[0] for r in rows], dtype="string"),
+            "report_date": pd.to_datetime([r[1] for r in rows]),
+            "filing_date": pd.to_datetime([r[2] for r in rows]),
+        }
+    )
+
+
+def test_team_plans_adopted_before_effective_date_0000899243_23_012708():
+    """Guards against flagging TEAM's plans adopted 23-24 Feb 2023 (first sales after 75-88 days) as too soon:
+    the amended rule, and its cooling-off, covers only plans adopted on or after 27 Feb 2023."""
+    end, rule = cooling_off_end(D(2023, 2, 23), "officer_director")
+    assert end == D(2023, 2, 23) and "before 27 Feb 2023" in rule
+    end, _ = cooling_off_end(D(2023, 2, 27), "officer_director")
+    assert end == D(2023, 5, 28)  # adopted on the effective date: the amended rule applies
+
+
+def test_directors_get_the_officer_period_not_30_days():
+    """Guards against a director who is not an officer getting the 30-day period of other persons."""
+    assert cooling_off_end(D(2023, 3, 1), "officer_director")[0] == D(2023, 5, 30)
+    assert cooling_off_end(D(2023, 3, 1), "other") == (D(2023, 3, 31), "not a director or officer: 30 days")
+    assert cooling_off_end(D(2023, 3, 1), "issuer")[0] == D(2023, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("filed", "end", "which"),
+    [
+        ("2023-05-05", D(2023, 6, 13), "90 days"),  # 10-Q + 2 business days (May 9) < 90 days
+        ("2023-06-16", D(2023, 6, 21), "2 business days after the 10-Q"),  # later than 90 days
+        ("2023-07-28", D(2023, 7, 13), "120-day cap"),  # later than 120 days: capped
+    ],
+)
+def test_officer_period_uses_the_quarter_report(filed, end, which):
+    """Guards against ignoring the 10-Q for the quarter of adoption (later of 90 days or 2 business days after
+    it, capped at 120 days), and against using a report for an earlier quarter."""
+    reports = _reports(("10-K", "2022-12-31", "2023-02-20"), ("10-Q", "2023-03-31", filed))
+    got, rule = cooling_off_end(D(2023, 3, 15), "officer_director", reports)
+    assert got == end and which in rule and filed in rule
+
+
+def test_officer_period_without_report_dates_says_so():
+    """Guards against a silent 90-day floor when the issuer's 10-Q dates are not loaded or not yet filed."""
+    end, rule = cooling_off_end(D(2023, 3, 15), "officer_director", None)
+    assert end == D(2023, 6, 13) and "not loaded" in rule and "120" in rule
+    end, rule = cooling_off_end(
+        D(2023, 3, 15), "officer_director", _reports(("10-K", "2022-12-31", "2023-02-20"))
+    )
+    assert end == D(2023, 6, 13) and "not filed yet" in rule
+
+
+def _plan_rows(owner: Owner, adopted: str, first_sale: str) -> pd.DataFrame:
+    note = {"F1": f"Sold under a Rule 10b5-1 trading plan adopted on {adopted}."}
+    xml = form_xml(issuer=ACME, owners=[owner], period=first_sale, aff10b5one=True, footnotes=note,
+                   transactions=[Tx(first_sale, "S", 100, 10.0, "D", 0, footnotes=["F1"])])  # fmt: skip
+    return conform(parse_ownership(xml, "0001234567-23-000900", first_sale).transactions, "transactions")
+
+
+@pytest.mark.parametrize(("first_sale", "too_soon"), [("2023-06-12", True), ("2023-06-13", False)])
+def test_boundary_day_90(first_sale, too_soon):
+    """Guards against `<=` for `<` at the boundary: a first sale on day 90 is allowed, on day 89 it is not."""
+    out = plans.plan_adoptions(_plan_rows(JANE, "March 15, 2023", first_sale))
+    assert list(out["cooling_off_end"]) == [pd.Timestamp("2023-06-13")]
+    assert bool(out["too_soon"].iloc[0]) is too_soon and out["cooling_off_days"].iloc[0] == 90
+
+
+def test_director_only_plan_adoption_flagged_at_day_60():
+    """Guards against plan_adoptions treating a director (not an officer) as 'other' (30 days)."""
+    director = Owner(1000009, "Dee Director", director=True)
+    out = plans.plan_adoptions(_plan_rows(director, "March 15, 2023", "2023-05-14"))
+    assert bool(out["too_soon"].iloc[0]) and out["cooling_off_days"].iloc[0] == 90
+    ten = Owner(1000010, "Ten Percent LP", ten_percent=True)
+    out = plans.plan_adoptions(_plan_rows(ten, "March 15, 2023", "2023-05-14"))
+    assert not bool(out["too_soon"].iloc[0]) and out["cooling_off_days"].iloc[0] == 30
+
+
+def test_plan_adoptions_uses_issuer_reports_and_says_which_rule():
+    """Guards against plan_adoptions ignoring the issuer's 10-Q dates (a sale on day 95 is too soon when the
+    10-Q came 110 days after adoption) and against losing the rule's wording for the page."""
+    tx = _plan_rows(JANE, "March 15, 2023", "2023-06-18")
+    out = plans.plan_adoptions(tx, _reports(("10-Q", "2023-03-31", "2023-06-29")))
+    assert bool(out["too_soon"].iloc[0]) and out["cooling_off_end"].iloc[0] == pd.Timestamp("2023-07-03")
+    assert "10-Q filed 2023-06-29" in out["cooling_off_rule"].iloc[0]
+    assert not bool(plans.plan_adoptions(tx)["too_soon"].iloc[0])  # without the dates: the 90-day floor
+
+
+@pytest.mark.corpus
+def test_corpus_team_february_2023_plans_not_flagged():
+    """Guards against the real TEAM plans of 21-24 Feb 2023 (Salem 0000899243-23-012708: first sale 75 days after
+    adoption; Bharadwaj 0001562180-23-004407) being flagged too soon."""
+    corpus = need_corpus()
+    rows = []
+    for acc in ("0000899243-23-012708", "0001562180-23-004407"):
+        rows += parse_ownership((corpus / "form4" / f"{acc}.xml").read_bytes(), acc).transactions
+    out = plans.plan_adoptions(conform(rows, "transactions"))
+    assert set(out["adoption_date"].dt.date) == {D(2023, 2, 23), D(2023, 2, 24)}
+    assert not out["too_soon"].any() and out["cooling_off_rule"].str.contains("before 27 Feb 2023").all()

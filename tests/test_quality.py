@@ -1,0 +1,87 @@
+"""analytics.quality: row flags with plain reasons, price outliers, the Data quality summary.
+
+Each docstring names the silent failure it guards against."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics import quality
+from loaders.parser import parse_ownership
+from loaders.schema import conform
+from tests.fixtures.builder import ACME, JANE, JOHN, Tx, form_xml
+
+
+def _tx(filings: list[tuple[str, list[Tx], dict]]) -> pd.DataFrame:
+    rows = []
+    for i, (filed, txs, kw) in enumerate(filings):
+        xml = form_xml(
+            issuer=ACME, owners=[kw.pop("owner", JANE)], period=txs[0].date, transactions=txs, **kw
+        )
+        rows += parse_ownership(xml, f"0001234567-23-{i + 1:06d}", filed).transactions
+    return conform(rows, "transactions")
+
+
+def _week(price_typo: float, title: str = "Common Stock") -> pd.DataFrame:
+    return _tx([
+        ("2023-03-08", [Tx("2023-03-06", "S", 10, 180.0, "D", 90), Tx("2023-03-06", "S", 10, 181.0, "D", 80)], {}),
+        ("2023-03-10", [Tx("2023-03-08", "P", 5, 182.0, "A", 15, title=title)], {"owner": JOHN}),
+        ("2023-03-13", [Tx("2023-03-09", "S", 10, 183.0, "D", 70), Tx("2023-03-09", "S", 1, price_typo, "D", 69)],
+         {}),
+        ("2023-03-20", [Tx("2023-03-16", "S", 10, 40.0, "D", 59)], {}),  # a week later: nothing to compare with
+    ])  # fmt: skip
+
+
+def test_price_outlier_against_the_issuers_week_0001209191_23_018495():
+    """Guards against a typo price (PANW: $188,139 among ~$183-188 trades that week) passing because its
+    filing gave no range, and against flagging a trade with no neighbours within 3 days."""
+    tx = _week(183_000.0)
+    assert list(quality.price_outliers(tx)) == [False, False, False, False, True, False]
+    assert list(quality.suspect_values(tx)) == [False, False, False, False, True, False]
+    assert not quality.price_outliers(_week(200.0)).any()  # a normal price is not an outlier
+    assert quality.price_outliers(_week(36.0)).iloc[4]  # 5x below counts too
+
+
+def test_outlier_compares_the_same_security_only():
+    """Guards against comparing class A with class B prices (BRK.A vs BRK.B are 1,500x apart)."""
+    tx = _week(183.0, title="Class B Common Stock")
+    tx.loc[2, "price"] = 182_000.0  # the class B purchase, alone in its class
+    assert not quality.price_outliers(tx).any()
+
+
+def test_quality_notes_and_summary_name_every_flag():
+    """Guards against a flagged row without a plain reason, and a Data quality table whose counts or "left out"
+    marks disagree with the totals."""
+    tx = _week(183_000.0)
+    q = quality.with_quality(tx)
+    assert "price_outlier" in q.loc[4, "flags"] and q.loc[4, "suspect"]
+    assert "issuer's other trades" in q.loc[4, "quality"] and q.loc[0, "quality"] == ""
+    summary = quality.quality_summary(tx).set_index("flag")
+    assert summary.loc["price_outlier", ["rows", "filings", "totals"]].tolist() == [1, 1, "left out"]
+    assert summary.loc["price_outlier", "value"] == 183_000.0
+
+
+def test_fallbacks_visible_in_the_note():
+    """Guards against a date fallback or a 10b5-1 decision being invisible to the reader (hover, table)."""
+    tx = _tx([
+        ("2024-03-19", [Tx("0022-03-15", "S", 1, 1.0, "D", 0, footnotes=["F1"])],
+         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
+    ])  # fmt: skip
+    note = quality.with_quality(tx).loc[0, "quality"]
+    assert "date as filed: '0022-03-15'" in note and "period of report used" in note
+    assert "10b5-1: checkbox unchecked, but footnote F1 says" in note
+    summary = quality.quality_summary(tx).set_index("flag")
+    assert summary.loc["date_fallback", "totals"] == "counted" and summary.loc["tenb51_conflict", "rows"] == 1
+
+
+def test_holdings_hover_leads_with_the_check_note():
+    """Guards against the holdings chart hiding a date fallback or a 10b5-1 decision (hover shows footnotes)."""
+    from analytics import holdings
+
+    tx = _tx([
+        ("2024-03-19", [Tx("0022-03-15", "S", 1, 1.0, "D", 0, footnotes=["F1"])],
+         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
+    ])  # fmt: skip
+    pts = holdings.holdings_series(tx, conform([], "holdings"))
+    assert pts["footnotes"].iloc[0].startswith("Check: transaction date is before 1990")
+    assert "F1: Sold under a Rule 10b5-1 plan" in pts["footnotes"].iloc[0]
