@@ -36,14 +36,23 @@ FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
 GRID = "rgba(128,128,128,0.25)"  # readable on the light and the dark theme
 
 
+def wrap_title(title: str, width: int = 44) -> str:
+    """A long title on two lines (plotly never wraps, and a phone is 390 px wide)."""
+    if len(title) <= width:
+        return title
+    cut = title.rfind(" ", 0, width)
+    cut = cut if cut > 0 else width
+    return title[:cut] + "<br>" + title[cut:].lstrip()
+
+
 def _layout(fig: go.Figure, title: str, height: int = 430) -> go.Figure:
     """Title, font, margins and a legend under the plot that never covers the axes (no x-axis titles: the
     ticks say months or dates). The theme's colours come from Streamlit (or plotly_white in exports)."""
     fig.update_layout(
-        title=dict(text=title, x=0.01, xanchor="left"),
+        title=dict(text=wrap_title(title), x=0.01, xanchor="left"),
         font=FONT,
         height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=10, t=80 if len(title) > 44 else 60, b=10),
         legend=dict(
             orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0, title_text=""
         ),

@@ -300,3 +300,16 @@ def test_issuer_data_quality_section_and_suspect_toggle_0001209191_23_018495(tmp
     assert (row["rows"], row["totals"]) == (1, "left out")
     at.toggle(key="include_suspect").set_value(True).run()
     assert _metric(at, "Sold (S)") == fmt_money(sold + 1500 * 42139.0)
+
+
+def test_errors_on_pages_name_no_server_address():
+    """Guards against issue 7 item 11: an error showed an internal URL (the CIK 0000000000 pull)."""
+    from analytics.filters import Filters
+    from ui.pulls import _why, public
+
+    assert public("EDGAR has no http://10.0.0.7:8765/submissions/CIK0000000000.json (404)") == "EDGAR has no (404)"
+    assert public("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR is unreachable: cannot connect"
+    assert public("EDGAR is unreachable at edgar.internal.example:8443.") == "EDGAR is unreachable."
+    assert _why("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR could not be reached"
+    f, notices = Filters.parse_query({"ticker": "0000000000,NLY"})
+    assert f.tickers == ("NLY",) and "not a ticker symbol" in str(notices[0])

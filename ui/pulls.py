@@ -244,10 +244,8 @@ def _status(item: Issuer, can_pull: bool, has_data: bool) -> None:
     error = item.error or (job.error if recent else None)
     if error is not None:
         show_error(item.ticker, error, has_data)
-    if recent and job.report is not None:
-        show_report(job.report)
-        if job.report.total == 0:
-            st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {plain(item.ticker)}.")
+    if recent and job.report is not None and job.report.total == 0:
+        st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {plain(item.ticker)}.")
     if not has_data:
         return
     if listing is None:
@@ -273,21 +271,24 @@ def _ask_refresh(key: str) -> None:
 
 
 def _missing_message(item: Issuer, listing: listings.Listing, missing: list[str], error) -> None:
-    why = {listing.failed[a] for a in missing if a in listing.failed} or (
-        {listing.error} if listing.error else {"the pull was cut short"}
-    )
+    reasons = [listing.failed[a] for a in missing if a in listing.failed] or [
+        listing.error or "the pull was cut short"
+    ]
+    why = "; ".join(sorted({_why(r) for r in reasons}))
     named = ", ".join(missing[:SHOW_MISSING]) + (f" and {len(missing) - SHOW_MISSING:,} more"
                                                   if len(missing) > SHOW_MISSING else "")  # fmt: skip
-    reasons = "; ".join(sorted(public(w) for w in why)[:2])
     st.warning(
         plain(
-            f"{len(missing):,} of {len(listing.listed):,} filings of {item.ticker} are missing ({reasons}): "
-            f"{named}. The figures below leave them out; they are fetched again on your next visit."
+            f"{len(missing):,} of {len(listing.listed):,} filings of {item.ticker} are missing ({why}): {named}. "
+            "The figures below leave them out; your next visit tries them again."
         )  # fmt: skip
     )
-    if len(missing) > SHOW_MISSING:
-        with st.expander(f"All {len(missing):,} missing filings of {item.ticker}"):
-            st.text("\n".join(f"{a}  {listing.failed.get(a, '')}" for a in missing))
+    with st.expander(f"The {len(missing):,} missing filings of {plain(item.ticker)}, with the reason"):
+        st.text(
+            "\n".join(
+                f"{a}  {public(listing.failed.get(a, listing.error or 'not fetched yet'))}" for a in missing
+            )
+        )
 
 
 def _progress_panel(jobs: list[PullJob]) -> None:
@@ -348,11 +349,24 @@ def show_report(report: PullReport) -> None:
 
 
 _URL = re.compile(r"\s*(?:\b(?:at|for|from)\s+)?https?://\S+")
+_HOST = re.compile(r"\s+at\s+(?:\d{1,3}(?:\.\d{1,3}){3}|[\w-]+(?:\.[\w-]+)+)(?::\d+)?(?=[:\s.,;)]|$)")
 
 
 def public(message: str) -> str:
     """A loader message without the server addresses in it (they may be internal hosts)."""
-    return _URL.sub("", str(message)).strip()
+    return _HOST.sub("", _URL.sub("", str(message))).strip()
+
+
+def _why(reason: str) -> str:
+    """A failure reason in a few plain words (the full text is in the expander)."""
+    text = reason.lower()
+    if "unreachable" in text or "cannot connect" in text or "kept failing" in text:
+        return "EDGAR could not be reached"
+    if "rate" in text and ("limit" in text or "block" in text):
+        return "EDGAR was rate-limiting us"
+    if "could not be read" in text or "not a well-formed" in text or "corrupt" in text:
+        return "EDGAR's copy could not be read"
+    return public(reason).split(". ")[0][:120]
 
 
 def show_error(label: str, error: LoaderError, has_data: bool) -> None:

@@ -129,5 +129,7 @@ TRANSACTIONS = {  # the transactions table (analytics.insiders.transactions_tabl
     "A/D": st.column_config.TextColumn(width=50),
     "D/I": st.column_config.TextColumn(width=50),
     "Form": st.column_config.TextColumn(width=60),
+    "Check": st.column_config.TextColumn(width="medium"),
+    "Also reported by": st.column_config.TextColumn(width="medium"),
     "Footnotes": st.column_config.TextColumn(width="large"),
 }
