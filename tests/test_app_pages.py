@@ -307,8 +307,13 @@ def test_errors_on_pages_name_no_server_address():
     from analytics.filters import Filters
     from ui.pulls import _why, public
 
-    assert public("EDGAR has no http://10.0.0.7:8765/submissions/CIK0000000000.json (404)") == "EDGAR has no (404)"
-    assert public("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR is unreachable: cannot connect"
+    assert (
+        public("EDGAR has no http://10.0.0.7:8765/submissions/CIK0000000000.json (404)")
+        == "EDGAR has no (404)"
+    )
+    assert (
+        public("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR is unreachable: cannot connect"
+    )
     assert public("EDGAR is unreachable at edgar.internal.example:8443.") == "EDGAR is unreachable."
     assert _why("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR could not be reached"
     f, notices = Filters.parse_query({"ticker": "0000000000,NLY"})

@@ -54,6 +54,7 @@ class PullJob:
     report: PullReport | None = None
     error: LoaderError | None = None
     ended_at: float | None = None
+    paused_until: float | None = None  # wall-clock time EDGAR's block ends (the gate's clock)
 
     @property
     def label(self) -> str:
@@ -74,6 +75,7 @@ class PullJob:
 
         def progress(done: int, total: int, report: PullReport) -> None:
             self.done, self.total, self.requests = done, total, report.requests
+            self.paused_until = report.paused_until
 
         pull = pull_issuer if self.kind == "issuer" else pull_insider
         try:
@@ -313,6 +315,13 @@ def render_job(job: PullJob) -> None:
                     f"(at most {MAX_ACTIVE} run at once).")  # fmt: skip
         return
     pct = job.done / job.total if job.total else 0.0
+    if job.paused_until and job.paused_until > time.time():
+        at = time.strftime("%H:%M:%S", time.localtime(job.paused_until))
+        wait = listings.age_text(job.paused_until - time.time()).replace(" ago", "")
+        st.progress(min(pct, 1.0), text=f"EDGAR is blocking requests from this machine (too many, from any program "
+                    f"using this data folder). **{label}** resumes at {at} (in {wait}); {job.done:,} / "
+                    f"{job.total:,} filings so far.")  # fmt: skip
+        return
     text = (
         f"Pulling **{label}** from EDGAR: {job.done:,} / {job.total:,} filings · {job.requests:,} requests · "
         f"{job.elapsed:,.0f} s"
