@@ -37,7 +37,8 @@ GRID = "rgba(128,128,128,0.25)"  # readable on the light and the dark theme
 
 
 def wrap_title(title: str, width: int = 44) -> str:
-    """A long title on two lines (plotly never wraps, and a phone is 390 px wide)."""
+    """A long title on two lines (plotly never wraps, and a phone is 390 px wide). Titles and legend names hold
+    filers' names, so figures escape them (plotly renders a subset of HTML, links included)."""
     if len(title) <= width:
         return title
     cut = title.rfind(" ", 0, width)
@@ -49,7 +50,7 @@ def _layout(fig: go.Figure, title: str, height: int = 430) -> go.Figure:
     """Title, font, margins and a legend under the plot that never covers the axes (no x-axis titles: the
     ticks say months or dates). The theme's colours come from Streamlit (or plotly_white in exports)."""
     fig.update_layout(
-        title=dict(text=wrap_title(title), x=0.01, xanchor="left"),
+        title=dict(text=wrap_title(html.escape(title, quote=False)), x=0.01, xanchor="left"),
         font=FONT,
         height=height,
         margin=dict(l=10, r=10, t=80 if len(title) > 44 else 60, b=10),
@@ -229,7 +230,7 @@ def holdings_figure(
             [s["date"], pd.Series([last_day])], ignore_index=True
         )  # carry the last holding forward
         line_y = pd.concat([s["shares_owned"], s["shares_owned"].iloc[-1:]], ignore_index=True)
-        fig.add_scatter(x=line_x, y=line_y, name=name, mode="lines", line_shape="hv",
+        fig.add_scatter(x=line_x, y=line_y, name=html.escape(name), mode="lines", line_shape="hv",
                         line=dict(color=color, width=2), legendgroup=name, hoverinfo="skip")  # fmt: skip
         trades = s[s["kind"] == "trade"]
         if not trades.empty:
@@ -244,7 +245,7 @@ def holdings_figure(
                 "notes": trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape),
             })  # fmt: skip
             fig.add_scatter(
-                x=trades["date"], y=trades["shares_owned"], mode="markers", name=name, legendgroup=name,
+                x=trades["date"], y=trades["shares_owned"], mode="markers", name=html.escape(name), legendgroup=name,
                 showlegend=False, marker=dict(color=color, size=8, symbol=[_symbol(c) for c in trades["code"]],
                                               line=dict(color="white", width=1)),
                 customdata=custom.values,
@@ -254,7 +255,7 @@ def holdings_figure(
             )  # fmt: skip
         anchors = s[s["kind"] == "anchor"]
         if not anchors.empty:
-            fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=name,
+            fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=html.escape(name),
                             legendgroup=name, showlegend=False,
                             marker=dict(color="white", size=9, symbol="circle", line=dict(color=color, width=2)),
                             hovertemplate="<b>%{x|%Y-%m-%d}</b> holding reported<br>Owned: %{y:,.0f}<extra>"

@@ -90,3 +90,17 @@ def test_long_titles_wrap_for_phones():
         == 1
     )
     assert figures.wrap_title("Net insider flow per month (US$)") == "Net insider flow per month (US$)"
+
+
+def test_filer_names_cannot_inject_markup_into_charts():
+    """Guards against issue 6's last bullet in charts: plotly renders links and tags in titles and legend names,
+    and both carry filers' names."""
+    points = pd.DataFrame({
+        "series": ["<a href='http://x'>Evil</a> — Direct"], "owner_cik": [1], "owner_name": ["Evil"], "ticker": ["X"],
+        "security_title": ["Common"], "ownership": ["Direct"], "date": pd.to_datetime(["2024-01-02"]),
+        "shares_owned": [10.0], "kind": ["anchor"], "code": [None], "code_name": [None], "shares": [None],
+        "price": [None], "is_10b5_1": [None], "footnotes": [None], "accession": ["a"],
+    })  # fmt: skip
+    fig = figures.holdings_figure(points, "Holdings of <b>Evil</b>")
+    assert "<a " not in fig.data[0].name and "&lt;a href" in fig.data[0].name
+    assert fig.layout.title.text == "Holdings of &lt;b&gt;Evil&lt;/b&gt;"
