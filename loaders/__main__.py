@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             _print_failed(report.failed)
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the data folder, not EDGAR: a full disk, a read-only folder
+        print(f"error: cannot use the data folder {settings.data_dir}: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: everything stored so far is kept", file=sys.stderr)
         return 130

@@ -330,6 +330,8 @@ class EdgarClient:
             raise
 
     def _fetch(self, url: str, kind: str, sink: BinaryIO) -> None:
+        if kind not in self.limits:
+            raise ValueError(f"kind must be one of {', '.join(self.limits)}, not {kind!r}")
         limit = self.limits[kind]
         if not self._allowed(url):
             raise EdgarBadAnswer(url, "it is not on the configured EDGAR hosts (EDGAR_WWW, EDGAR_DATA)")

@@ -76,3 +76,14 @@ def test_identity_not_of_the_form_name_email(fake_edgar, tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert 'EDGAR_IDENTITY is set to "foo", which is not of the form "Name email"' in out.stderr
     assert "No EDGAR identity is configured" not in out.stderr
+
+
+def test_unwritable_data_folder_is_a_message_not_a_traceback(tmp_path):
+    """Guards against an OSError traceback when the data folder cannot be written (full disk, read-only)."""
+    from tests.fixtures.builder import write_fixture_corpus
+
+    write_fixture_corpus(tmp_path / "xml")
+    (tmp_path / "data").write_text("a file where the data folder should be")
+    out = _cli(["ingest", str(tmp_path / "xml")], {"INSIDER_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "cannot use the data folder" in out.stderr

@@ -79,9 +79,11 @@ def test_block_stops_every_request_until_it_ends_then_the_pull_finishes(fake_edg
     assert "pauses until" in err and "resumes by itself" in err and "Traceback" not in err
     entries = _log(log)
     t0 = min(e["t"] for e in entries if e["status"] == 429)
-    in_flight = [e for e in entries if t0 < e["t"] <= t0 + 0.25]
-    during = [e for e in entries if t0 + 0.25 < e["t"] < t0 + block - 0.05]
-    assert len(in_flight) <= 2 and during == [], during
+    # requests already sent when the first 429 came back may still arrive (a few, within half a second on a
+    # loaded machine); after that nothing until the block ends
+    in_flight = [e for e in entries if t0 < e["t"] <= t0 + 0.5]
+    during = [e for e in entries if t0 + 0.5 < e["t"] < t0 + block - 0.05]
+    assert len(in_flight) <= 4 and during == [], during
     assert max(e["t"] for e in entries) > t0 + block  # it resumed after the block ...
-    assert sum(e["status"] == 429 for e in entries) <= 3  # ... without tripping it again
+    assert sum(e["status"] == 429 for e in entries) <= 1 + len(in_flight)  # ... without tripping it again
     assert len(_archives(entries)) == 41
