@@ -139,17 +139,17 @@ TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much,
     "plan": "10b5-1",
     "filing_date": "Filed",
     "filing_url": "Filing",
+    "form": "Form",
+    "footnotes": "Footnotes",  # before the details: they explain prices, plans and gifts
     "code_name": "Transaction",
     "role": "Role",
     "acquired_disposed": "A/D",
     "direct_indirect": "D/I",
     "price_range": "Price range",
     "security_title": "Security",
-    "form": "Form",
     "flags": "Flags",
     "quality": "Check",  # plain reasons for the flags, fallbacks used, the 10b5-1 decision (analytics.quality)
     "joint_owners": "Also reported by",  # every owner reporting the same trade (joint filings, analytics.flow)
-    "footnotes": "Footnotes",
 }
 
 

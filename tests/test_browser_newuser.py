@@ -372,8 +372,14 @@ def test_every_page_readable_at_three_widths(site, browser, scenario):
 
 
 def test_dark_theme_and_phone_layout(site, browser):
-    """Guards against issue 7 item 10: the theme was forced light, and at 390 px the sidebar covered the page."""
+    """Guards against issue 7 item 10: the theme was forced light (no dark option), and at 390 px the sidebar
+    covered the page."""
     _, server, _ = site
+
+    def background(page) -> int:
+        rgb = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+        return sum(int(c) for c in re.findall(r"\d+", rgb)[:3])
+
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True)
     page = ctx.new_page()
     page.goto(f"{server.url}/?ticker=COST")
@@ -381,11 +387,21 @@ def test_dark_theme_and_phone_layout(site, browser):
     page.get_by_role("heading", name=re.compile("COST — COSTCO")).wait_for(timeout=60_000)
     sidebar = page.query_selector("[data-testid='stSidebar']")
     assert sidebar.get_attribute("data-collapsed") == "true"  # collapsed on a phone: the page is visible
-    background = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
-    assert sum(int(c) for c in re.findall(r"\d+", background)[:3]) < 150, background  # dark
+    assert background(page) < 150  # a dark system gets the dark theme
     page.set_viewport_size({"width": 390, "height": 5200})
     page.wait_for_timeout(2500)
     page.screenshot(path=str(SCREENSHOTS / "dark-issuer-390.png"))
+    ctx.close()
+
+    ctx = _context(browser, color_scheme="light")
+    page = ctx.new_page()
+    page.goto(f"{server.url}/?ticker=COST")
+    _wait(page)
+    assert background(page) > 600
+    page.get_by_test_id("stMainMenu").click()  # the menu offers the dark theme
+    page.get_by_test_id("stMainMenuItem-theme-Dark").click()
+    page.wait_for_timeout(500)
+    assert background(page) < 150
     ctx.close()
 
 
