@@ -171,8 +171,9 @@ class Tickers(Filter):
         if not value:
             return None
         wanted = set(value)
-        hit = self.classes(tx["ticker"]).map(lambda parts: not wanted.isdisjoint(parts))
-        issuers = set(tx.loc[hit, "issuer_cik"].dropna())
+        symbols = pd.Series(tx["ticker"].dropna().unique(), dtype="string")  # split each distinct symbol once
+        hits = symbols[self.classes(symbols).map(lambda parts: not wanted.isdisjoint(parts))]
+        issuers = tx.loc[tx["ticker"].isin(hits), "issuer_cik"].dropna().unique()
         return tx["issuer_cik"].isin(issuers)
 
     def where(self, value, col):
