@@ -90,10 +90,9 @@ class PullJob:
 
 
 class QueueFull(LoaderError):
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, active: int = MAX_ACTIVE, waiting: int = MAX_WAITING) -> None:
         super().__init__(
-            f"{label} was not pulled: {MAX_ACTIVE} pulls are running and {MAX_WAITING} are waiting. "
-            "Try again in a minute."
+            f"{label} was not pulled: {active} pulls are running and {waiting} are waiting. Try again in a minute."
         )
 
 
@@ -103,7 +102,7 @@ class Registry:
     def __init__(self, active: int = MAX_ACTIVE, waiting: int = MAX_WAITING) -> None:
         self.lock = threading.Lock()
         self.jobs: dict[tuple[str, str], PullJob] = {}
-        self.waiting = waiting
+        self.waiting, self.size = waiting, active
         self.pool = ThreadPoolExecutor(max_workers=active, thread_name_prefix="pull")
 
     def start(self, kind: str, target: str, *, again: bool = False, refresh: bool = False) -> PullJob:
@@ -118,7 +117,9 @@ class Registry:
             if job is not None and not again and not retry:
                 return job
             if sum(1 for j in self.jobs.values() if j.started is None and not j.finished) >= self.waiting:
-                raise QueueFull(key[1] if kind == "issuer" else f"insider CIK {key[1]}")
+                raise QueueFull(
+                    key[1] if kind == "issuer" else f"insider CIK {key[1]}", self.size, self.waiting
+                )
             job = PullJob(kind, key[1], refresh=refresh)
             self.jobs[key] = job
             self.pool.submit(job.run)
