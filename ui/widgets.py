@@ -39,7 +39,7 @@ def chart(
         fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False, "responsive": True}
     )
     names = _stem(what, f, insider)
-    with st.popover("Export chart", icon=":material/download:"):
+    with st.popover("Export chart", icon=":material/download:", key=f"export-{key}"):
         if export.static_export_available():
             for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf")):
                 st.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
@@ -64,7 +64,7 @@ def table(frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | N
     st.dataframe(readable(frame), width="stretch", hide_index=True, column_config=column_config, placeholder="",
                  height=height if height and len(frame) > 15 else "auto", key=f"table-{key}")  # fmt: skip
     names = _stem(what, f, insider)
-    with st.popover("Export table", icon=":material/download:"):
+    with st.popover("Export table", icon=":material/download:", key=f"export-{key}"):
         st.download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
                            file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv", on_click="ignore",
                            width="stretch")  # fmt: skip
