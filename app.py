@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import market, state
+from ui import boot, market, state
 from ui.data import settings
 from ui.text import plain
 
@@ -15,7 +15,7 @@ st.set_page_config(
     page_title="Insider flows",
     page_icon=":material/monitoring:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # collapsed on a phone, where it would cover the page
 )
 
 PAGES = [
@@ -32,16 +32,34 @@ MARKET_PAGES = [
     st.Page("pages/market.py", title="Market flow", icon=":material/bar_chart:", url_path="market"),
 ]
 
-nav = st.navigation({"Issuers and insiders": PAGES, "Whole market": MARKET_PAGES})
+# Links are drawn by app.py (pages/ is a top-level folder: see ui/boot.py); the issuer pages' links keep the filters.
+nav = st.navigation({"Issuers and insiders": PAGES, "Whole market": MARKET_PAGES}, position="hidden")
+links = st.sidebar.container()
+
+
+def draw_links(query: dict[str, str] | None) -> None:
+    for section, pages, params in (
+        ("Issuers and insiders", PAGES, query),
+        ("Whole market", MARKET_PAGES, None),
+    ):
+        links.caption(section)
+        for page in pages:
+            links.page_link(page, query_params=params)
+
+
 if nav.url_path in market.PATHS:  # market pages keep their own controls, in the sidebar and the URL
+    draw_links(None)
     st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")
-    nav.run()
+    with boot.app_run():
+        nav.run()
     st.stop()
 st.sidebar.markdown("### Filters")
-state.sidebar()
+filters = state.sidebar()
+draw_links(filters.to_query())
 for notice in state.notices():
     st.warning(plain(notice), icon=":material/link:")
 if not settings().identity:
     st.sidebar.caption("⚠️ No EDGAR identity set: showing cached data only. Set EDGAR_IDENTITY to pull.")
 st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")
-nav.run()
+with boot.app_run():
+    nav.run()

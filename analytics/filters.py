@@ -141,8 +141,8 @@ class Tickers(Filter):
 
     def parse(self, raw: str) -> Parsed:
         items = [t.upper() for t in _csv(raw)]
-        good = list(dict.fromkeys(t for t in items if TICKER_RE.match(t)))
-        bad = [t for t in items if not TICKER_RE.match(t)]
+        good = list(dict.fromkeys(t for t in items if self.valid(t)))
+        bad = [t for t in items if not self.valid(t)]
         notes = []
         if bad:
             notes.append(f"Ignored {_some(bad)}: not a ticker symbol.")
@@ -151,6 +151,13 @@ class Tickers(Filter):
                          f"{MAX_TICKERS}).")  # fmt: skip
             good = good[:MAX_TICKERS]
         return tuple(good), " ".join(notes) or None
+
+    @staticmethod
+    def valid(ticker: str) -> bool:
+        """A ticker symbol, or an issuer CIK typed as digits (not all zeros, at most 10 digits)."""
+        if ticker.isdigit():
+            return len(ticker) <= 10 and int(ticker) > 0
+        return bool(TICKER_RE.match(ticker))
 
     def encode(self, value):
         return ",".join(value) if value else None
@@ -164,8 +171,9 @@ class Tickers(Filter):
         if not value:
             return None
         wanted = set(value)
-        hit = self.classes(tx["ticker"]).map(lambda parts: not wanted.isdisjoint(parts))
-        issuers = set(tx.loc[hit, "issuer_cik"].dropna())
+        symbols = pd.Series(tx["ticker"].dropna().unique(), dtype="string")  # split each distinct symbol once
+        hits = symbols[self.classes(symbols).map(lambda parts: not wanted.isdisjoint(parts))]
+        issuers = tx.loc[tx["ticker"].isin(hits), "issuer_cik"].dropna().unique()
         return tx["issuer_cik"].isin(issuers)
 
     def where(self, value, col):

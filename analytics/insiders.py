@@ -27,12 +27,12 @@ def roster(
     """One row per insider of the selection.
 
     `tx` are the filtered trades (net flow, plan-sale share); `scope_tx` every transaction of the issuers and range
-    (for last holdings and last filing). Columns: owner_cik, insider, roles, last_holding, last_holding_date,
-    net_flow, bought, sold, plan_sale_share, trades, last_filing.
+    (for last holdings and last filing). Columns: insider, roles, net_flow, bought, sold, plan_sale_share (NaN
+    without sales), trades, last_holding, last_holding_date, last_filing, owner_cik.
     """
-    cols = [
-        "owner_cik", "insider", "roles", "last_holding", "last_holding_date", "net_flow", "bought", "sold",
-        "plan_sale_share", "trades", "last_filing",
+    cols = [  # who, then the money, then holdings; the CIK last (it is in the link to the insider page too)
+        "insider", "roles", "net_flow", "bought", "sold", "plan_sale_share", "trades", "last_holding",
+        "last_holding_date", "last_filing", "owner_cik",
     ]  # fmt: skip
     people = _explode_owners(scope_tx)
     if people.empty:
@@ -59,7 +59,7 @@ def roster(
                 "net_flow": float(trades["signed_value"].sum()),
                 "bought": bought,
                 "sold": sold,
-                "plan_sale_share": plan_share(trades),
+                "plan_sale_share": float("nan") if (share := plan_share(trades)) is None else share,
                 "trades": len(trades),
                 "last_filing": group["filing_date"].max(),
             }
@@ -81,7 +81,7 @@ class InsiderSummary:
 
 def insider_summary(tx: pd.DataFrame, filings: pd.DataFrame, owner_name: str) -> InsiderSummary:
     """Headline of the insider page over that insider's filtered transactions and all their filings."""
-    late = tx[tx["is_late"].fillna(False).astype(bool)]["accession"].nunique()
+    late = tx[late_rows(tx)]["accession"].nunique()
     return InsiderSummary(
         name=owner_name,
         issuers=sorted(filings["ticker"].dropna().unique().tolist()),
@@ -101,40 +101,55 @@ def filings_list(filings: pd.DataFrame) -> pd.DataFrame:
     return filings.sort_values(["filing_date", "accession"], ascending=False)[cols].reset_index(drop=True)
 
 
+GIFTS_ON_FORM_4_FROM = pd.Timestamp(
+    "2023-02-27"
+)  # SEC Release 33-11138: gifts due on Form 4 within 2 business days
+
+
+def late_rows(tx: pd.DataFrame) -> pd.Series:
+    """Rows reported late: is_late, except gifts (code G) made before 27 February 2023, which could then be
+    reported on Form 5 (a Form 4 filed for them weeks later was early, not late)."""
+    late = tx["is_late"].fillna(False).astype(bool)
+    old_gift = (tx["code"] == "G").fillna(False) & (tx["transaction_date"] < GIFTS_ON_FORM_4_FROM).fillna(
+        False
+    )
+    return late & ~old_gift
+
+
 def late_filings(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFrame:
-    """Form 4 rows filed more than 2 business days after the trade: ticker, owner_name, code, transaction_date,
-    filing_date, late_business_days, value, filing_url."""
+    """Form 4 rows filed more than 2 business days after the trade (late_rows): ticker, owner_name, code,
+    transaction_date, filing_date, late_business_days, value, filing_url."""
     cols = ["ticker", "owner_name", "code", "transaction_date", "filing_date", "late_business_days", "value",
             "accession", "filing_url"]  # fmt: skip
-    rows = tx[tx["is_late"].fillna(False).astype(bool)]
+    rows = tx[late_rows(tx)]
     urls = filings.set_index("accession")["filing_url"] if not filings.empty else pd.Series(dtype="string")
     out = rows.assign(filing_url=rows["accession"].map(urls))
     return out.sort_values("late_business_days", ascending=False)[cols].reset_index(drop=True)
 
 
-TABLE_COLUMNS = {
+TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much, then the details
     "transaction_date": "Date",
     "ticker": "Ticker",
     "owner_name": "Insider",
-    "role": "Role",
     "code": "Code",
-    "code_name": "Transaction",
-    "acquired_disposed": "A/D",
     "shares": "Shares",
     "price": "Price ($)",
     "value": "Value ($)",
     "owned_after": "Owned after",
-    "direct_indirect": "D/I",
     "plan": "10b5-1",
+    "filing_date": "Filed",
+    "filing_url": "Filing",
+    "form": "Form",
+    "footnotes": "Footnotes",  # before the details: they explain prices, plans and gifts
+    "code_name": "Transaction",
+    "role": "Role",
+    "acquired_disposed": "A/D",
+    "direct_indirect": "D/I",
     "price_range": "Price range",
     "security_title": "Security",
-    "filing_date": "Filed",
-    "form": "Form",
     "flags": "Flags",
     "quality": "Check",  # plain reasons for the flags, fallbacks used, the 10b5-1 decision (analytics.quality)
     "joint_owners": "Also reported by",  # every owner reporting the same trade (joint filings, analytics.flow)
-    "footnotes": "Footnotes",
-    "filing_url": "Filing",
 }
 
 
@@ -153,6 +168,7 @@ def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
         price_range=rng.where(tx["price_low"].notna()),
         filing_url=pd.Series(urls, index=tx.index, dtype="string"),
+        value=tx["value"].round(2),  # cents: shares x price carries float noise (1307004.1849999998)
         flags=checked["flags"],
         quality=checked["quality"],
         joint_owners=joint_duplicates(tx)["joint_owners"].str.replace("|", ", ", regex=False),

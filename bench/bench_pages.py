@@ -24,9 +24,9 @@ from loaders.ingest import ingest_dir, read_filing_dates  # noqa: E402
 from loaders.store import Store  # noqa: E402
 
 
-def issuer_page(frames, f: Filters) -> None:
-    tx = apply_filters(frames.transactions, f)
-    scope = apply_filters(frames.transactions, f, skip=("codes", "plan", "min_value"))
+def issuer_page(frames, f: Filters) -> None:  # frames hold the chosen issuers: pages skip the ticker filter
+    tx = apply_filters(frames.transactions, f, skip=("tickers",))
+    scope = apply_filters(frames.transactions, f, skip=("tickers", "codes", "plan", "min_value"))
     flow.headline(tx)
     figures.flow_figure(flow.net_flow(tx, f.freq), f.unit, f.freq)
     points = holdings.holdings_series(
@@ -39,17 +39,19 @@ def issuer_page(frames, f: Filters) -> None:
 
 def plans_page(frames, f: Filters) -> None:
     f = f.replace(codes=("S",))
-    tx = apply_filters(frames.transactions, f)
+    tx = apply_filters(frames.transactions, f, skip=("tickers",))
     plans.plan_share(tx)
     figures.plan_activity_figure(plans.plan_activity(tx, f.freq))
-    plans.plan_adoptions(apply_filters(frames.transactions, f, skip=("codes", "start", "plan", "min_value")))
+    plans.plan_adoptions(
+        apply_filters(frames.transactions, f, skip=("tickers", "codes", "start", "plan", "min_value"))
+    )
     plans.checkbox_disagreements(
-        apply_filters(frames.transactions, f, skip=("codes", "plan")), frames.filings
+        apply_filters(frames.transactions, f, skip=("tickers", "codes", "plan")), frames.filings
     )
 
 
 def explorer_page(frames, f: Filters) -> None:
-    insiders.transactions_table(apply_filters(frames.transactions, f))
+    insiders.transactions_table(apply_filters(frames.transactions, f, skip=("tickers",)))
 
 
 def insider_page(frames, f: Filters, cik: int) -> None:

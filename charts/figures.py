@@ -3,6 +3,7 @@ formats and the empty state are defined once here so every chart looks the same.
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -12,8 +13,8 @@ BUY = "#1b7837"
 SELL = "#c51b7d"
 SELL_PLAN = "#e9a3c9"
 SELL_UNKNOWN = "#bdbdbd"
-NET = "#252525"
-PLAN_SHARE = "#4d4d4d"
+NET = "#e08214"  # orange: visible on the light and the dark theme
+PLAN_SHARE = "#7570b3"
 PALETTE = [
     "#1f77b4",
     "#ff7f0e",
@@ -32,66 +33,184 @@ PLAN_STYLE = {  # sells by plan status: colour and hatch
     "Plan status unknown": (SELL_UNKNOWN, "."),
 }
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
+GRID = "rgba(128,128,128,0.25)"  # readable on the light and the dark theme
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, money: bool, height: int = 430) -> go.Figure:
+def wrap_title(title: str, width: int = 44) -> str:
+    """A long title on two lines (plotly never wraps, and a phone is 390 px wide). Titles and legend names hold
+    filers' names, so figures escape them (plotly renders a subset of HTML, links included)."""
+    if len(title) <= width:
+        return title
+    cut = title.rfind(" ", 0, width)
+    cut = cut if cut > 0 else width
+    return title[:cut] + "<br>" + title[cut:].lstrip()
+
+
+def _layout(fig: go.Figure, title: str, height: int = 430) -> go.Figure:
+    """Title, font, margins and a legend under the plot that never covers the axes (no x-axis titles: the
+    ticks say months or dates). The theme's colours come from Streamlit (or plotly_white in exports)."""
     fig.update_layout(
-        title=dict(text=title, x=0.01, xanchor="left"),
+        title=dict(text=wrap_title(html.escape(title, quote=False)), x=0.01, xanchor="left"),
         font=FONT,
-        template="plotly_white",
         height=height,
-        margin=dict(l=70, r=30, t=60, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=80 if len(title) > 44 else 60, b=10),
+        legend=dict(
+            orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0, title_text=""
+        ),
         hovermode="closest",
     )
-    fig.update_yaxes(title_text=y_title, tickformat="$~s" if money else "~s", zeroline=True,
-                     zerolinecolor="#999")  # fmt: skip
+    fig.update_xaxes(automargin=True, gridcolor=GRID)
+    fig.update_yaxes(automargin=True, gridcolor=GRID, zerolinecolor="#999")
     return fig
+
+
+# ---------------------------------------------------------------------- axes a reader can read
+_NICE = (1, 2, 2.5, 5, 10)
+
+
+def _nice_step(span: float, ticks: int = 5) -> float:
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(n * power for n in _NICE if n * power >= raw)
+
+
+def axis_label(value: float, money: bool) -> str:
+    """'$1.25M', '−$500K', '$0', '25K shares' style tick labels, precise enough that neighbours differ."""
+    if value == 0:
+        return "$0" if money else "0"
+    v = abs(value)
+    size, suffix = next(
+        ((s, x) for s, x in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")) if v >= s), (1, "")
+    )
+    decimals = 0  # as few as this value needs: $1M, $1.25M
+    while decimals < 3 and abs(round(v / size, decimals) - v / size) > 1e-9:
+        decimals += 1
+    number = f"{v / size:,.{decimals}f}{suffix}"
+    return ("−" if value < 0 else "") + ("$" if money else "") + number
+
+
+def value_axis(values, money: bool, include_zero: bool = True) -> dict:
+    """Explicit range and ticks for a value axis: distinct labels for one point or a flat series, '$0' for an
+    all-zero one (never '$500m'), no float noise."""
+    vals = [float(v) for v in values if v is not None and v == v and math.isfinite(float(v))]
+    lo, hi = (min(vals), max(vals)) if vals else (0.0, 0.0)
+    if include_zero:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi == lo:
+        if hi == 0:
+            return dict(range=[-1, 1], tickmode="array", tickvals=[0], ticktext=["$0" if money else "0"])
+        lo, hi = lo - abs(lo) * 0.5, hi + abs(hi) * 0.5
+    step = _nice_step(hi - lo)
+    first, last = math.floor(lo / step), math.ceil(hi / step)
+    ticks = [i * step for i in range(first, last + 1)]
+    pad = (hi - lo) * 0.04
+    return dict(range=[min(lo - pad, ticks[0]), max(hi + pad, ticks[-1])], tickmode="array", tickvals=ticks,
+                ticktext=[axis_label(t, money) for t in ticks])  # fmt: skip
+
+
+def period_axis(periods: pd.Series, freq: str) -> dict:
+    """Month (or quarter) ticks for per-period bars: 'Mar 2024' under each month for up to 15 months, then every
+    quarter, then years; the range always spans at least a few periods (one bar is not 0.4 ms wide)."""
+    dates = pd.to_datetime(pd.Series(periods)).dropna()
+    step = 3 if freq == "Q" else 1
+    lo, hi = dates.min(), dates.max()
+    months = (hi.year - lo.year) * 12 + hi.month - lo.month + step
+    if months <= 15 * step:
+        dtick, fmt = f"M{step}", "%b\n%Y"
+    elif months <= 48:
+        dtick, fmt = "M3" if step == 1 else "M6", "%b\n%Y"
+    else:
+        dtick, fmt = f"M{12 * max(1, math.ceil(months / 12 / 10))}", "%Y"
+    before = max(step, (6 - months) // 2 if months < 6 else 0)
+    start = lo - pd.DateOffset(months=before)
+    end = hi + pd.DateOffset(months=step + max(0, before - step))
+    mode = "period" if months <= 15 * step else "instant"  # month names under their bars; years at Jan 1
+    return dict(range=[start, end], dtick=dtick, tickformat=fmt, ticklabelmode=mode, tick0=lo)
+
+
+def date_axis(dates: pd.Series) -> dict:
+    """A date axis that never zooms to sub-second ticks: at least 5 weeks wide around a single day."""
+    days = pd.to_datetime(pd.Series(dates)).dropna()
+    lo, hi = days.min(), days.max()
+    span = hi - lo
+    if span < pd.Timedelta(days=35):
+        pad = (pd.Timedelta(days=35) - span) / 2
+        return dict(range=[lo - pad, hi + pad], tickformat="%b %-d\n%Y", dtick=7 * 86_400_000, tick0=lo)
+    pad = span * 0.03
+    return dict(range=[lo - pad, hi + pad])
+
+
+def _line_style(freq: str) -> dict:
+    """Points in the middle of their month (or quarter), where the bars are."""
+    return dict(xperiod="M3" if freq == "Q" else "M1", xperiodalignment="middle")
+
+
+def _bar_style(freq: str) -> dict:
+    """Bars centred in their period and 80% as wide as it, also when there is only one (plotly would draw a single
+    bar on a date axis a few milliseconds wide)."""
+    days = 91 if freq == "Q" else 30.4
+    return _line_style(freq) | dict(width=0.8 * days * 86_400_000)
+
+
+def _gaps(frame: pd.DataFrame, periods: pd.Series, freq: str) -> pd.DataFrame:
+    """`frame` (indexed by period) with a row of NaN for every period without data, so lines break there."""
+    full = pd.date_range(periods.min(), periods.max(), freq="QS" if freq == "Q" else "MS")
+    return frame.reindex(full)
 
 
 def empty_figure(title: str, message: str = "No transactions match these filters") -> go.Figure:
     """A titled figure that says why it is empty instead of showing a bare axis."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font=dict(size=16, color="#666"), x=0.5, y=0.5,
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=16, color="#888"), x=0.5, y=0.5,
                        xref="paper", yref="paper")  # fmt: skip
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=dict(text=title, x=0.01), font=FONT, template="plotly_white", height=300)
+    fig.update_layout(
+        title=dict(text=title, x=0.01), font=FONT, height=300, margin=dict(l=10, r=10, t=60, b=10)
+    )
     return fig
+
+
+def _money_hover(unit: str) -> str:
+    return "%{y:$,.0f}" if unit == "$" else "%{y:,.0f} shares"
 
 
 def flow_figure(
     flow: pd.DataFrame, unit: str = "$", freq: str = "M", title: str = "Net insider flow"
 ) -> go.Figure:
-    """Bars of buys (up) and sells (down) per period, sells split by 10b5-1 plan status, with the net as a line."""
+    """Bars of buys (up) and sells (down) per period, sells split by 10b5-1 plan status, with the net as a line
+    that breaks over periods without trades."""
     col = "value" if unit == "$" else "shares"
     per = "month" if freq == "M" else "quarter"
     full_title = f"{title} per {per} ({'US$' if unit == '$' else 'shares'})"
     if flow is None or flow.empty:
         return empty_figure(full_title)
+    bars = _bar_style(freq)
+    label = "%{x|%b %Y}" if freq == "M" else "%{x|Q%q %Y}"
     fig = go.Figure()
     buys = flow[flow["direction"] == "Buy"].groupby("period", as_index=False)[[col, "trades"]].sum()
     if not buys.empty:
-        fig.add_bar(x=buys["period"], y=buys[col], name="Buys (acquired)", marker_color=BUY,
-                    customdata=buys["trades"],
-                    hovertemplate="%{x|%b %Y}<br>Buys: %{y:$,.0f}<br>%{customdata} trades<extra></extra>"
-                    if unit == "$" else "%{x|%b %Y}<br>Buys: %{y:,.0f} shares<br>%{customdata} trades<extra></extra>")  # fmt: skip
+        fig.add_bar(x=buys["period"], y=buys[col], name="Buys", marker_color=BUY, customdata=buys["trades"],
+                    hovertemplate=f"{label}<br>Buys: {_money_hover(unit)}<br>%{{customdata}} trades<extra></extra>",
+                    **bars)  # fmt: skip
     for plan, (color, hatch) in PLAN_STYLE.items():
         sells = flow[(flow["direction"] == "Sell") & (flow["plan"] == plan)]
         if sells.empty:
             continue
-        fmt = "%{y:$,.0f}" if unit == "$" else "%{y:,.0f} shares"
         fig.add_bar(x=sells["period"], y=sells[col], name=f"Sells: {plan}", marker_color=color,
                     marker_pattern_shape=hatch, customdata=sells["trades"],
-                    hovertemplate=f"%{{x|%b %Y}}<br>Sells ({plan}): {fmt}<br>%{{customdata}} trades<extra></extra>")  # fmt: skip
-    net = flow.groupby("period", as_index=False)[col].sum()
-    fig.add_scatter(x=net["period"], y=net[col], name="Net", mode="lines+markers", line=dict(color=NET, width=2),
-                    hovertemplate="%{x|%b %Y}<br>Net: " + ("%{y:$,.0f}" if unit == "$" else "%{y:,.0f} shares")
-                    + "<extra></extra>")  # fmt: skip
+                    hovertemplate=f"{label}<br>Sells ({plan}): {_money_hover(unit)}<br>%{{customdata}} trades"
+                    "<extra></extra>", **bars)  # fmt: skip
+    net = _gaps(flow.groupby("period")[col].sum().to_frame(), flow["period"], freq)
+    fig.add_scatter(x=net.index, y=net[col], name="Net", mode="lines+markers", line=dict(color=NET, width=2),
+                    connectgaps=False, hovertemplate=f"{label}<br>Net: {_money_hover(unit)}<extra></extra>",
+                    **_line_style(freq))  # fmt: skip
+    per_period = flow.groupby(["period", flow[col] > 0])[col].sum()
     fig.update_layout(barmode="relative", bargap=0.15)
-    fig.update_xaxes(title_text=per.capitalize(), dtick="M3" if freq == "Q" else None)
-    return _layout(fig, full_title, "US$ (buys up, sells down)" if unit == "$" else "Shares (buys up, sells down)",
-                   unit == "$")  # fmt: skip
+    fig.update_xaxes(**period_axis(flow["period"], freq))
+    fig.update_yaxes(title_text="US$ (buys up, sells down)" if unit == "$" else "Shares (buys up, sells down)",
+                     **value_axis(list(per_period.values) + list(net[col].dropna()), money=unit == "$"))  # fmt: skip
+    return _layout(fig, full_title)
 
 
 def holdings_figure(
@@ -111,7 +230,7 @@ def holdings_figure(
             [s["date"], pd.Series([last_day])], ignore_index=True
         )  # carry the last holding forward
         line_y = pd.concat([s["shares_owned"], s["shares_owned"].iloc[-1:]], ignore_index=True)
-        fig.add_scatter(x=line_x, y=line_y, name=name, mode="lines", line_shape="hv",
+        fig.add_scatter(x=line_x, y=line_y, name=html.escape(name), mode="lines", line_shape="hv",
                         line=dict(color=color, width=2), legendgroup=name, hoverinfo="skip")  # fmt: skip
         trades = s[s["kind"] == "trade"]
         if not trades.empty:
@@ -123,28 +242,30 @@ def holdings_figure(
             custom = pd.DataFrame({
                 "code": trades["code"].fillna("?") + " " + trades["code_name"].fillna(""),
                 "shares": trades["shares"], "price": trades["price"], "plan": plan,
-                "notes": trades["footnotes"].fillna("").str.slice(0, 160).str.replace("\n", "<br>"),
+                "notes": trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape),
             })  # fmt: skip
             fig.add_scatter(
-                x=trades["date"], y=trades["shares_owned"], mode="markers", name=name, legendgroup=name,
+                x=trades["date"], y=trades["shares_owned"], mode="markers", name=html.escape(name), legendgroup=name,
                 showlegend=False, marker=dict(color=color, size=8, symbol=[_symbol(c) for c in trades["code"]],
                                               line=dict(color="white", width=1)),
                 customdata=custom.values,
                 hovertemplate="<b>%{x|%Y-%m-%d}</b> %{customdata[0]}<br>Shares: %{customdata[1]:+,.0f} at "
                 "$%{customdata[2]:,.2f} (%{customdata[3]})<br>Owned after: %{y:,.0f}<br>"
-                "<span style='font-size:11px'>%{customdata[4]}</span><extra>" + name + "</extra>",
+                "<span style='font-size:11px'>%{customdata[4]}</span><extra>" + html.escape(name) + "</extra>",
             )  # fmt: skip
         anchors = s[s["kind"] == "anchor"]
         if not anchors.empty:
-            fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=name,
+            fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=html.escape(name),
                             legendgroup=name, showlegend=False,
                             marker=dict(color="white", size=9, symbol="circle", line=dict(color=color, width=2)),
                             hovertemplate="<b>%{x|%Y-%m-%d}</b> holding reported<br>Owned: %{y:,.0f}<extra>"
-                            + name + "</extra>")  # fmt: skip
-    fig.update_xaxes(title_text="Date")
+                            + html.escape(name) + "</extra>")  # fmt: skip
+    shown = points[points["series"].isin(order)]
+    fig.update_xaxes(**date_axis(shown["date"]))
+    fig.update_yaxes(title_text="Shares owned", **value_axis(shown["shares_owned"], money=False))
     if len(order) < points["series"].nunique():
         title += f" (largest {len(order)} of {points['series'].nunique()} holdings)"
-    return _layout(fig, title, "Shares owned", money=False, height=480)
+    return _layout(fig, title, height=480)
 
 
 def _symbol(code) -> str:
@@ -161,8 +282,9 @@ def _symbol(code) -> str:
 def trades_timeline_figure(tx: pd.DataFrame, title: str = "Trades") -> go.Figure:
     """One marker per trade: date x signed value, buys and sells coloured, plan trades drawn hollow."""
     rows = tx[tx["transaction_date"].notna() & tx["signed_value"].notna()] if tx is not None else tx
+    full_title = title + " (US$ per trade; buys up, sells down)"
     if rows is None or rows.empty:
-        return empty_figure(title)
+        return empty_figure(full_title)
     fig = go.Figure()
     for label, mask, color in (
         ("Buys", rows["acquired_disposed"] == "A", BUY),
@@ -180,56 +302,64 @@ def trades_timeline_figure(tx: pd.DataFrame, title: str = "Trades") -> go.Figure
                 name=f"{label} ({'10b5-1 plan' if hollow else 'not under a plan'})",
                 marker=dict(color="white" if hollow else color, size=9, line=dict(color=color, width=2),
                             symbol="triangle-up" if label == "Buys" else "triangle-down"),
-                customdata=pd.DataFrame({"t": sub["ticker"], "c": sub["code"], "s": sub["shares"], "p": sub["price"]}).values,
+                customdata=pd.DataFrame({"t": sub["ticker"].fillna("").map(html.escape), "c": sub["code"],
+                                         "s": sub["shares"], "p": sub["price"]}).values,
                 hovertemplate="<b>%{x|%Y-%m-%d}</b> %{customdata[0]} code %{customdata[1]}<br>%{customdata[2]:,.0f} "
                 "shares at $%{customdata[3]:,.2f}<br>Value: %{y:$,.0f}<extra></extra>",
             )  # fmt: skip
-    fig.update_xaxes(title_text="Trade date")
-    return _layout(fig, title + " (US$ per trade; buys up, sells down)", "US$ (signed)", money=True)
+    fig.update_xaxes(**date_axis(rows["transaction_date"]))
+    fig.update_yaxes(title_text="US$ (signed)", **value_axis(rows["signed_value"], money=True))
+    return _layout(fig, full_title)
 
 
 def plan_activity_figure(activity: pd.DataFrame, unit: str = "$", freq: str = "M",
                          title: str = "Sales under 10b5-1 plans") -> go.Figure:  # fmt: skip
-    """Stacked bars of plan vs other sales per period, with the plan share (% of sale $) on a second axis."""
+    """Stacked bars of plan vs other sales per period, with the plan share (% of sale $) on a second axis; the
+    share's line breaks over periods without sales."""
     per = "month" if freq == "M" else "quarter"
     full_title = f"{title} per {per} ({'US$' if unit == '$' else 'shares'})"
     if activity is None or activity.empty:
         return empty_figure(full_title, "No sales match these filters")
     plan_col, other_col = ("plan_value", "other_value") if unit == "$" else ("plan_shares", "other_shares")
-    fmt = "%{y:$,.0f}" if unit == "$" else "%{y:,.0f} shares"
+    fmt = _money_hover(unit)
+    label = "%{x|%b %Y}" if freq == "M" else "%{x|Q%q %Y}"
+    bars = _bar_style(freq)
     fig = go.Figure()
-    fig.add_bar(
-        x=activity["period"],
-        y=activity[plan_col],
-        name="Under a 10b5-1 plan",
-        marker_color=SELL_PLAN,
-        marker_pattern_shape="/",
-        hovertemplate="%{x|%b %Y}<br>Plan sales: " + fmt + "<extra></extra>",
-    )
-    fig.add_bar(
-        x=activity["period"],
-        y=activity[other_col],
-        name="Other sales",
-        marker_color=SELL,
-        hovertemplate="%{x|%b %Y}<br>Other sales: " + fmt + "<extra></extra>",
-    )
-    fig.add_scatter(x=activity["period"], y=activity["plan_share"] * 100, name="Plan share of sale $", yaxis="y2",
-                    mode="lines+markers", line=dict(color=PLAN_SHARE, dash="dot"),
-                    hovertemplate="%{x|%b %Y}<br>Plan share: %{y:.0f}%<extra></extra>")  # fmt: skip
-    fig.update_layout(barmode="stack", yaxis2=dict(title="Plan share of sales (%)", overlaying="y", side="right",
-                                                   range=[0, 105], showgrid=False, ticksuffix="%"))  # fmt: skip
-    fig.update_xaxes(title_text=per.capitalize())
-    fig = _layout(fig, full_title, "US$ sold" if unit == "$" else "Shares sold", unit == "$")
-    fig.update_layout(margin=dict(r=80))
-    return fig
+    fig.add_bar(x=activity["period"], y=activity[plan_col], name="Under a 10b5-1 plan", marker_color=SELL_PLAN,
+                marker_pattern_shape="/", hovertemplate=f"{label}<br>Plan sales: {fmt}<extra></extra>", **bars)  # fmt: skip
+    fig.add_bar(x=activity["period"], y=activity[other_col], name="Other sales", marker_color=SELL,
+                hovertemplate=f"{label}<br>Other sales: {fmt}<extra></extra>", **bars)  # fmt: skip
+    share = _gaps(activity.set_index("period")[["plan_share"]], activity["period"], freq)
+    fig.add_scatter(x=share.index, y=share["plan_share"] * 100, name="Plan share of sale $", yaxis="y2",
+                    mode="lines+markers", line=dict(color=PLAN_SHARE, dash="dot"), connectgaps=False,
+                    hovertemplate=f"{label}<br>Plan share: %{{y:.0f}}%<extra></extra>", **_line_style(freq))  # fmt: skip
+    fig.update_layout(
+        barmode="stack",
+        yaxis=dict(title_text="US$ sold" if unit == "$" else "Shares sold",
+                   **value_axis(activity[plan_col] + activity[other_col], money=unit == "$")),
+        yaxis2=dict(title_text="Plan share (%)", overlaying="y", side="right", range=[-4, 104], showgrid=False,
+                    tickmode="array", tickvals=[0, 25, 50, 75, 100], ticktext=["0%", "25%", "50%", "75%", "100%"],
+                    zeroline=False, automargin=True),
+    )  # fmt: skip
+    fig.update_xaxes(**period_axis(activity["period"], freq))
+    return _layout(fig, full_title)
 
 
 # ---------------------------------------------------------------------------------------------- market pages
 PERIOD_WORDS = {"W": "week", "M": "month", "Q": "quarter"}
+
+
+def _market_layout(fig: go.Figure, title: str, y_title: str, money: bool, height: int = 430) -> go.Figure:
+    """The common layout (_layout) plus a y-axis title; money axes get their ticks from money_axis."""
+    fig = _layout(fig, title, height=height)
+    fig.update_yaxes(title_text=y_title or None)
+    return fig
+
+
 _PERIOD_DAYS = {"W": 7, "M": 30.44, "Q": 91.3}
 
 
-def _nice_step(span: float, n: int = 6) -> float:
+def _market_step(span: float, n: int = 6) -> float:
     raw = max(span, 1e-9) / n
     mag = 10 ** math.floor(math.log10(raw))
     return next(m * mag for m in (1, 2, 2.5, 5, 10) if raw <= m * mag)
@@ -243,7 +373,7 @@ def money_axis(fig: go.Figure, values, axis: str = "yaxis", n: int = 6) -> go.Fi
     lo, hi = min([0.0, *vals]), max([0.0, *vals])
     if lo == hi:
         hi = lo + 1.0
-    step = _nice_step(hi - lo, n)
+    step = _market_step(hi - lo, n)
     first = math.floor(lo / step) * step
     ticks = [first + i * step for i in range(int(math.ceil((hi - first) / step)) + 1)]
     labels = [fmt_money(t) if abs(t) >= 1 or t == 0 else f"${t:,.2f}" for t in ticks]
@@ -251,7 +381,7 @@ def money_axis(fig: go.Figure, values, axis: str = "yaxis", n: int = 6) -> go.Fi
     return fig
 
 
-def period_axis(fig: go.Figure, periods: pd.Series, freq: str, axis: str = "xaxis") -> go.Figure:
+def market_period_axis(fig: go.Figure, periods: pd.Series, freq: str, axis: str = "xaxis") -> go.Figure:
     """A date axis for bars per week/month/quarter: padded by half a period (a single bar gets a sensible axis),
     ticks on whole periods, labelled with month names, never clock times."""
     p = pd.to_datetime(pd.Series(periods)).dropna()
@@ -299,11 +429,11 @@ def market_flow_figure(flow: pd.DataFrame, freq: str = "M", title: str = "Net in
     fig.add_scatter(x=net["period"], y=net["value"], name="Net", mode="lines+markers", line=dict(color=NET, width=2),
                     hovertemplate=fmt + "<br>Net: %{y:$,.0f}<extra></extra>")  # fmt: skip
     fig.update_layout(barmode="relative", bargap=0.15)
-    fig = _layout(fig, full_title, "US$ (purchases up, sales down)", money=True)
+    fig = _market_layout(fig, full_title, "US$ (purchases up, sales down)", money=True)
     per_period = flow.assign(up=flow["value"].clip(lower=0), down=flow["value"].clip(upper=0))
     sums = per_period.groupby("period")[["up", "down"]].sum()
     money_axis(fig, [*sums["up"], *sums["down"]])
-    period_axis(fig, flow["period"], freq)
+    market_period_axis(fig, flow["period"], freq)
     # the title names the period; the legend sits in its own strip at the bottom of the figure, so it never
     # covers the tick labels even when it wraps on a phone
     fig.update_layout(height=480, margin=dict(b=120),
@@ -327,10 +457,10 @@ def buy_sell_ratio_figure(ratio: pd.DataFrame, freq: str = "M",
                     hovertemplate=fmt + "<br>Ratio: %{y:.2f}<br>%{customdata[0]:,} filings with purchases, "
                     "%{customdata[1]:,} with sales<extra></extra>")  # fmt: skip
     fig.add_hline(y=1, line=dict(color="#999", dash="dot"))
-    fig = _layout(fig, full_title, "Purchase filings per sale filing", money=False, height=360)
+    fig = _market_layout(fig, full_title, "Purchase filings per sale filing", money=False, height=360)
     top = max(1.2, float(rows["ratio"].max()) * 1.1)
     fig.update_yaxes(range=[0, top], tickformat=".2~f")
-    period_axis(fig, rows["period"], freq)
+    market_period_axis(fig, rows["period"], freq)
     fig.update_layout(showlegend=False, margin=dict(b=60))
     return fig
 
@@ -346,7 +476,7 @@ def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insid
                 customdata=rows[["issuer_name", "bought", "sold", "buyers"]].values,
                 hovertemplate="<b>%{y}</b> %{customdata[0]}<br>Net: %{x:$,.0f}<br>Bought %{customdata[1]:$,.0f}, "
                 "sold %{customdata[2]:$,.0f}<br>%{customdata[3]:,} buyers<extra></extra>")  # fmt: skip
-    fig = _layout(fig, title, "", money=False, height=max(320, 28 * len(rows) + 120))
+    fig = _market_layout(fig, title, "", money=False, height=max(320, 28 * len(rows) + 120))
     money_axis(fig, rows["net"], axis="xaxis", n=4)
     fig.update_xaxes(title_text="Net purchases minus sales (US$)")
     fig.update_yaxes(type="category", automargin=True)
@@ -373,7 +503,7 @@ def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None
                         "shares at $%{customdata[2]:,.2f}<br>%{customdata[3]}<extra></extra>")  # fmt: skip
     if window:
         fig.add_vrect(x0=window[0], x1=window[1], fillcolor=BUY, opacity=0.07, line_width=0)
-    fig = _layout(
+    fig = _market_layout(
         fig, title + " (marker area ~ $ bought)", "", money=False, height=max(300, 60 * len(names) + 160)
     )
     lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)

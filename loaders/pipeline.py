@@ -11,12 +11,13 @@ and its gate do that); PullReport.paused_until says until when, and progress is 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from loaders import ids
+from loaders import ids, listings
 from loaders.config import Settings
 from loaders.edgar import EdgarClient, FilingRef
 from loaders.errors import (
@@ -83,9 +84,11 @@ def pull_issuer(
     store: Store | None = None,
     progress: Progress | None = None,
     client: EdgarClient | None = None,
+    refresh: bool = False,
 ) -> PullReport:
-    """Every Form 3/4/5 (and amendment) of an issuer, by ticker or CIK."""
-    settings, store, client = _setup(settings, store, client)
+    """Every Form 3/4/5 (and amendment) of an issuer, by ticker or CIK. refresh=True re-fetches the listing even
+    when the cached one is within its TTL (new filings since)."""
+    settings, store, client = _setup(_fresh(settings, refresh), store, client)
     target = str(ticker_or_cik).strip().upper()
     before = client.requests
     if target.isdigit():
@@ -94,7 +97,7 @@ def pull_issuer(
             raise LoaderError(f"{target} is not a CIK (a number of 1 to 10 digits).")
     else:
         cik = client.resolve_ticker(target)[0]
-    report = _pull(client, store, settings, target, cik, progress, before)
+    report = _pull(client, store, settings, target, cik, progress, before, "issuer")
     _record_periodic(client, store, cik)
     return report
 
@@ -117,18 +120,27 @@ def pull_insider(
     store: Store | None = None,
     progress: Progress | None = None,
     client: EdgarClient | None = None,
+    refresh: bool = False,
 ) -> PullReport:
     """Every ownership filing of one reporting owner (rows are attributed to the issuer named in each XML)."""
-    settings, store, client = _setup(settings, store, client)
+    settings, store, client = _setup(_fresh(settings, refresh), store, client)
     valid = ids.cik(cik if isinstance(cik, int) else str(cik))
     if valid is None:
         raise LoaderError(f"{cik!r} is not a CIK (a number of 1 to 10 digits).")
-    return _pull(client, store, settings, f"insider {valid}", valid, progress, client.requests)
+    return _pull(client, store, settings, f"insider {valid}", valid, progress, client.requests, "insider")
 
 
-def _pull(client, store, settings, target, cik, progress, before: int) -> PullReport:
+def _fresh(settings: Settings | None, refresh: bool) -> Settings | None:
+    """Settings whose listings are never fresh enough, for a refresh."""
+    if not refresh:
+        return settings
+    return dataclasses.replace(settings or Settings.from_env(), submissions_ttl=0.0)
+
+
+def _pull(client, store, settings, target, cik, progress, before: int, kind: str) -> PullReport:
     started = time.perf_counter()
     report = PullReport(target=target, cik=cik)
+    listing, error = None, None
     previous = client.on_pause
 
     def on_pause(pause: Pause) -> None:
@@ -142,6 +154,7 @@ def _pull(client, store, settings, target, cik, progress, before: int) -> PullRe
     client.on_pause = on_pause
     try:
         report.name, refs = client.ownership_filings(cik)
+        listing = listings.started(store.root, kind, cik, report.name, target, [r.accession for r in refs])
         report.total = len(refs)
         known = store.known_accessions()
         todo = [r for r in refs if r.accession not in known]
@@ -151,11 +164,17 @@ def _pull(client, store, settings, target, cik, progress, before: int) -> PullRe
         _fetch_all(client, store, settings, todo, report, progress, before)
     except LoaderError as e:
         e.report = report  # the CLI prints what was done before the error
+        error = str(e) or type(e).__name__
+        raise
+    except BaseException as e:
+        error = str(e) or type(e).__name__
         raise
     finally:
         client.on_pause = previous
         report.requests = client.requests - before
         report.elapsed = time.perf_counter() - started
+        if listing is not None:
+            listings.finished(store.root, listing, report.failed, error)
     return report
 
 

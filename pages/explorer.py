@@ -7,35 +7,40 @@ import streamlit as st
 from analytics import insiders
 from analytics.filters import apply_filters, default_range
 from ui import boot, data, pulls, state
-from ui.widgets import LINK, MONEY, PRICE, SHARES, guarded, table
+from ui.text import plain
+from ui.widgets import TRANSACTIONS, guarded, table
 
 boot.ensure_app()
 f = state.current()
 st.title("Filings explorer")
-if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
+ciks = pulls.prepare(f.tickers) if f.tickers else []
+if f.tickers and not ciks:
     st.stop()
-if (
-    not f.tickers and f.insider is None
-):  # every issuer: select in DuckDB (the store may hold the whole market)
+# every issuer: select in DuckDB (the store may hold the whole market)
+if not f.tickers and f.insider is None:
     fr = f.with_range(state.shown_range() or state.default_range_for(()))
     if fr.start is None:
         st.info("Nothing is loaded yet: type a ticker in the sidebar.")
         st.stop()
     tx, total = data.select(*fr.sql_where("t"))
     shown = f" (the newest {len(tx):,} are listed)" if total > len(tx) else ""
-    st.markdown(f"**{total:,} transactions**{shown}. {fr.describe()}")
+    st.markdown(f"**{total:,} transaction{'' if total == 1 else 's'}**{shown}. {plain(fr.describe())}")
 else:
-    frames = data.load(f.tickers, owner_cik=f.insider)
+    frames = data.load(issuer_ciks=tuple(ciks), owner_cik=f.insider)
     if frames.filings.empty:
         st.info("Nothing is loaded yet: type a ticker in the sidebar.")
         st.stop()
     fr = f.with_range(state.shown_range() or default_range(frames.filings))
-    tx = apply_filters(frames.transactions, fr)
+    tx = apply_filters(frames.transactions, fr, skip=("tickers",))
     st.markdown(
-        f"**{len(tx):,} transactions.** {fr.describe(insider_name=st.session_state.get('insider_name'))}"
+        f"**{len(tx):,} transaction{'' if len(tx) == 1 else 's'}.** {plain(fr.describe(insider_name=state.insider_name()))}"
     )
 with guarded("Transactions"):
-    table(insiders.transactions_table(tx), "transactions", fr, "explorer", height=620, column_config={
-        "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),
-        "Shares": SHARES, "Price ($)": PRICE, "Value ($)": MONEY, "Owned after": SHARES,
-    })  # fmt: skip
+    table(
+        insiders.transactions_table(tx),
+        "explorer-transactions",
+        fr,
+        "explorer",
+        height=620,
+        column_config=TRANSACTIONS,
+    )

@@ -8,28 +8,27 @@ from analytics import flow, holdings, insiders, plans
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state
+from ui.text import plain
 from ui.widgets import LINK, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
 st.title("Insider")
-query = st.text_input(
-    "Search insiders by name or CIK", key="insider_search", placeholder="e.g. David Finkelstein"
-)
-if query.strip():
-    found = data.search_insiders(query.strip())
+st.text_input("Search insiders by name or CIK", key="insider_search", placeholder="e.g. David Finkelstein",
+              on_change=state.open_single_match)  # fmt: skip
+query = st.session_state.get("insider_search", "").strip()
+if query:
+    found = data.search_insiders(query)
     if found.empty:
-        st.warning(f"No insider matching “{query.strip()}” in the loaded filings. Load their issuer first (type its "
+        st.warning(f"No insider matching “{plain(query)}” in the loaded filings. Load their issuer first (type its "
                    "ticker in the sidebar).")  # fmt: skip
     else:
         labels = {int(r.owner_cik): f"{r.owner_name} · CIK {r.owner_cik} · {r.issuers} · {r.n_filings} filings"
                   for r in found.itertuples()}  # fmt: skip
-        current = f.insider if f.insider in labels else None
-        pick = st.selectbox("Matches", options=list(labels), format_func=labels.get,
-                            index=list(labels).index(current) if current else 0, key="insider_pick")  # fmt: skip
-        if pick != f.insider:
-            state.set_insider(pick)
-            st.rerun()
+        current = list(labels).index(f.insider) if f.insider in labels else None
+        st.selectbox(f"Matches ({len(labels):,})", options=list(labels), format_func=labels.get, index=current,
+                     key="insider_pick", placeholder="Pick an insider to open their profile",
+                     on_change=state.open_pick)  # fmt: skip
 
 if f.insider is None:
     st.info("Search for an insider above, or set “Insider” in the sidebar.")
@@ -41,19 +40,25 @@ if frames.filings.empty:
     if job is None:
         st.info(f"No filings of insider CIK {f.insider} are loaded yet.")
         if st.button(f"Pull every filing of insider CIK {f.insider} from EDGAR", type="primary"):
-            pulls.registry().start("insider", str(f.insider))
+            try:
+                pulls.registry().start("insider", str(f.insider))
+            except pulls.QueueFull as e:
+                st.error(plain(e))
+                st.stop()
             st.rerun()
         st.stop()
     if not pulls.follow([job]):
         st.stop()
     frames = data.load(owner_cik=f.insider)
-name = st.session_state.get("insider_name") or str(frames.owners.loc[frames.owners["owner_cik"] == f.insider,
-                                                                    "owner_name"].iloc[-1])  # fmt: skip
+name = state.insider_name() or str(frames.owners.loc[frames.owners["owner_cik"] == f.insider,
+                                                    "owner_name"].iloc[-1])  # fmt: skip
 fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(tickers=())
 tx = apply_filters(frames.transactions, fr)
 scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
-st.header(name)
-st.caption(fr.describe(insider_name=name) + " Filters by ticker are ignored here: every issuer is shown.")
+st.header(plain(name))
+st.caption(
+    plain(fr.describe(insider_name=name) + " Filters by ticker are ignored here: every issuer is shown.")
+)
 
 with guarded("Summary"):
     s = insiders.insider_summary(tx, frames.filings, name)

@@ -8,7 +8,8 @@ from analytics import flow, holdings, insiders, quality
 from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from ui import boot, data, pulls, state, welcome
-from ui.widgets import LINK, MONEY, PRICE, SHARES, chart, date, guarded, money, percent, table
+from ui.text import plain
+from ui.widgets import TRANSACTIONS, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
@@ -16,23 +17,21 @@ if not f.tickers:
     welcome.render()
     st.stop()
 
-loaded = set(data.issuers()["ticker"].dropna())
-if not pulls.ensure_loaded(f.tickers, loaded):
+head = st.container()
+ciks = pulls.prepare(f.tickers)
+if not ciks:
     st.stop()
-
-ciks = tuple(pulls.pulled_ciks(f.tickers))
-rng = state.shown_range() or data.issuer_range(f.tickers, ciks)  # read only the range's filings (SQL decides)
-frames = data.load(f.tickers, issuer_ciks=ciks, since=rng[0] if rng else None)
+rng = state.shown_range() or data.issuer_range((), tuple(ciks))  # read only the range's filings (SQL decides)
+frames = data.load(issuer_ciks=tuple(ciks), since=rng[0] if rng else None)
 if frames.filings.empty:
-    st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
+    st.warning(plain(f"No filings are stored for {', '.join(f.tickers)}."))
     st.stop()
 fr = f.with_range(rng or default_range(frames.filings))
-tx = apply_filters(frames.transactions, fr)
-scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
+tx = apply_filters(frames.transactions, fr, skip=("tickers",))  # rows of the chosen issuers, any share class
+scope = apply_filters(frames.transactions, fr, skip=("tickers", "codes", "plan", "min_value"))
 names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issuer_name"].dropna().iloc[::-1]))
-
-st.title(f"{' · '.join(fr.tickers)} — {names}")
-st.caption(fr.describe())
+head.title(plain(f"{' · '.join(pulls.shown_tickers(fr.tickers, ciks))} — {names}"))
+head.caption(plain(fr.describe(insider_name=state.insider_name())))
 
 include_suspect = bool(st.session_state.get("include_suspect", False))  # the toggle under the headline
 
@@ -76,20 +75,19 @@ with guarded("Insider roster"):
     st.subheader("Insiders")
     roster = insiders.roster(tx, frames.owners, frames.holdings, scope)
     table(roster, "insiders", fr, "roster", column_config={
-        "owner_cik": st.column_config.NumberColumn("CIK", format="%d"), "insider": "Insider", "roles": "Roles",
-        "last_holding": st.column_config.NumberColumn("Direct holding", format="localized"),
-        "last_holding_date": date("As of"), "net_flow": money("Net flow"), "bought": money("Bought"),
-        "sold": money("Sold"), "plan_sale_share": percent("Plan share of sales"), "trades": "Trades",
-        "last_filing": date("Last filing"),
+        "insider": st.column_config.TextColumn("Insider", width=170), "roles": st.column_config.TextColumn(
+            "Roles", width="medium"), "net_flow": money("Net flow"), "bought": money("Bought"), "sold": money("Sold"),
+        "plan_sale_share": st.column_config.NumberColumn("Plan share of sales", format="percent", width=90),
+        "trades": st.column_config.NumberColumn("Trades", width=65),
+        "last_holding": st.column_config.NumberColumn("Direct holding", format="localized", width=110),
+        "last_holding_date": date("As of"), "last_filing": date("Last filing"),
+        "owner_cik": st.column_config.NumberColumn("CIK", format="%d", width=85),
     })  # fmt: skip
 
 with guarded("Transactions"):
     st.subheader(f"Transactions ({len(tx):,})")
     rows = insiders.transactions_table(tx)
-    table(rows, "transactions", fr, "tx", height=420, column_config={
-        "Filing": LINK, "Date": st.column_config.DateColumn(), "Filed": st.column_config.DateColumn(),
-        "Shares": SHARES, "Price ($)": PRICE, "Value ($)": MONEY, "Owned after": SHARES,
-    })  # fmt: skip
+    table(rows, "transactions", fr, "tx", height=420, column_config=TRANSACTIONS)
 
 with guarded("Data quality"):
     st.subheader("Data quality")

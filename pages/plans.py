@@ -9,24 +9,31 @@ from analytics.filters import apply_filters, default_range, fmt_money
 from charts import figures
 from loaders.periodic import load_periodic
 from ui import boot, data, pulls, state
+from ui.text import plain
 from ui.widgets import LINK, chart, date, guarded, money, table
 
 boot.ensure_app()
 f = state.current()
 st.title("Rule 10b5-1 trading plans")
-if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
+ciks = pulls.prepare(f.tickers) if f.tickers else []
+if f.tickers and not ciks:
     st.stop()
-if f.tickers:
-    frames = data.load(f.tickers)
+if ciks:
+    frames = data.load(issuer_ciks=tuple(ciks))
     fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(codes=("S",))
 else:  # every issuer: only the rows this page reads, selected in DuckDB (the store may hold the whole market)
     fr = f.with_range(state.shown_range() or state.default_range_for(())).replace(codes=("S",))
-    frames = data.load_where(*plans.market_scope(fr)) if fr.start else data.load(())
+    frames = data.load_where(*plans.market_scope(fr)) if fr.start else data.load()
 if frames.filings.empty:
     st.info("Nothing is loaded yet: type a ticker in the sidebar.")
     st.stop()
-tx = apply_filters(frames.transactions, fr)
-st.caption(fr.describe() + " Plan figures always use open-market sales (code S).")
+tx = apply_filters(frames.transactions, fr, skip=("tickers",))
+st.caption(
+    plain(
+        fr.describe(insider_name=state.insider_name())
+        + " Plan figures always use open-market sales (code S)."
+    )
+)
 
 with guarded("Plan share"):
     share = plans.plan_share(tx)
@@ -41,7 +48,7 @@ with guarded("Plan-sale activity"):
     chart(figures.plan_activity_figure(activity, fr.unit, fr.freq), activity, "plan-activity", fr, "plan-act")
 
 with guarded("Plan adoptions"):
-    scope = apply_filters(frames.transactions, fr, skip=("codes", "start", "plan", "min_value"))
+    scope = apply_filters(frames.transactions, fr, skip=("tickers", "codes", "start", "plan", "min_value"))
     reports = load_periodic(data.store(), scope["issuer_cik"].dropna().unique())
     adoptions = plans.plan_adoptions(scope, reports)
     st.subheader("Plan adoptions and first sales")
@@ -62,7 +69,7 @@ with guarded("Plan adoptions"):
 
 with guarded("Checkbox disagreements"):
     st.subheader("Checkbox and footnotes disagree")
-    conflicts = plans.checkbox_disagreements(apply_filters(frames.transactions, fr, skip=("codes", "plan")),
+    conflicts = plans.checkbox_disagreements(apply_filters(frames.transactions, fr, skip=("tickers", "codes", "plan")),
                                              frames.filings)  # fmt: skip
     if conflicts.empty:
         st.caption("No filing in range has a 10b5-1 checkbox that contradicts its footnotes.")

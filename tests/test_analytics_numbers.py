@@ -128,6 +128,23 @@ def test_roster_and_tables(acme):
     assert dt.date(2024, 8, 8) == late["filing_date"].iloc[0].date()
 
 
+def test_gifts_before_2023_rule_are_not_late_form_4s():
+    """Guards against issue 7 item 11: gifts made before 27 February 2023 could be reported on Form 5, so a Form 4
+    filed for one weeks later is not late; the same gift a year later is."""
+    import pandas as pd
+
+    from analytics.insiders import late_filings
+
+    tx = pd.DataFrame({
+        "accession": ["a-22-gift", "b-23-gift", "c-22-sale"], "code": ["G", "G", "S"], "is_late": [True, True, True],
+        "transaction_date": pd.to_datetime(["2022-06-01", "2023-06-01", "2022-06-01"]),
+        "filing_date": pd.to_datetime(["2022-08-01", "2023-08-01", "2022-08-01"]), "ticker": "X", "owner_name": "Y",
+        "late_business_days": [40, 40, 40], "value": [1.0, 2.0, 3.0],
+    })  # fmt: skip
+    filings = pd.DataFrame({"accession": tx["accession"], "filing_url": "u"})
+    assert sorted(late_filings(tx, filings)["accession"]) == ["b-23-gift", "c-22-sale"]
+
+
 def _rows(txs, owner=None, acc="0001234567-24-000600", filed="2024-03-19", **kw):
     from loaders.parser import parse_ownership
     from loaders.schema import conform

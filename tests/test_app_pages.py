@@ -144,7 +144,7 @@ def test_unknown_ticker_without_identity_gets_plain_message(app):
         if at.warning or at.error:
             break
     assert not at.exception
-    messages = " ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error)
+    messages = _unescape(" ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error))
     assert "EDGAR_IDENTITY" in messages
 
 
@@ -170,7 +170,7 @@ def test_edgar_down_says_unreachable_and_shows_cache(app, monkeypatch):
         if at.error:
             break
     assert not at.exception
-    assert "EDGAR is unreachable" in " ".join(e.value for e in at.error)
+    assert "EDGAR is unreachable" in _unescape(" ".join(e.value for e in at.error))
     assert "Loaded issuers (2)" in [h.value for h in at.subheader]
 
 
@@ -232,6 +232,67 @@ def test_explorer_over_every_issuer_selects_in_duckdb(app, data_dir):
     assert any(len(t.value) == want for t in at.dataframe)
 
 
+def test_insider_search_pick_opens_the_profile(app):
+    """Guards against issue 7 item 1: picking a search match raised StreamlitWidgetAlreadyInstantiatedError
+    (the page set the sidebar's insider box after it was drawn)."""
+    at = app({"ticker": "ACME"}, "pages/insider.py")
+    at.text_input(key="insider_search").set_value("Major").run()  # one match: opens at once
+    assert not at.exception, at.exception
+    assert "Major Mary" in [h.value for h in at.header]
+    assert at.query_params["insider"] == "1000003"
+    at.text_input(key="insider_search").set_value("Acme Capital").run()  # two matches: pick one
+    assert not at.exception, at.exception
+    assert at.query_params["insider"] == "1000003"  # no match is opened before the user picks
+    at.selectbox(key="insider_pick").select(1000005).run()
+    assert not at.exception, at.exception
+    assert "Acme Capital GP LLC" in [h.value for h in at.header]
+    assert at.query_params["insider"] == "1000005"
+    assert "by Acme Capital GP LLC" in " ".join(c.value for c in at.caption)
+
+
+def test_url_changed_outside_the_widgets_restores_filters(app):
+    """Guards against issue 7 item 7: Back/Forward gave the page an older query string but the widgets kept the
+    newer filters and wrote them straight back (Back restored nothing)."""
+    at = app({"ticker": "ACME"})
+    bought = _metric(at, "Bought (P)")
+    at.multiselect(key="f_codes").set_value(["S"]).run()
+    assert at.query_params["codes"] == "S" and _metric(at, "Bought (P)") == "$0"
+    del at.query_params["codes"]  # what the browser's Back sends: the previous URL
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="f_codes").value == ["P", "S"]
+    assert "codes" not in at.query_params and _metric(at, "Bought (P)") == bought
+    at.query_params["codes"] = "S"  # Forward
+    at.run()
+    assert at.multiselect(key="f_codes").value == ["S"] and _metric(at, "Bought (P)") == "$0"
+
+
+def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_dir, monkeypatch):
+    """Guards against issue 7 item 2: a listing older than its TTL was never fetched again (new filings never
+    arrived); and a refresh that fails must not hide what is stored."""
+    from loaders import listings
+
+    stored = listings.started(data_dir, "issuer", 1234567, "ACME Widgets Inc", "ACME", [], now=1_000.0)
+    listings.finished(data_dir, stored, [], now=1_001.0)  # fetched in 1970: long past the TTL
+    monkeypatch.setenv("EDGAR_IDENTITY", "Tests tests@example.com")
+    monkeypatch.setenv("EDGAR_WWW", "http://127.0.0.1:9")
+    monkeypatch.setenv("EDGAR_DATA", "http://127.0.0.1:9")
+    try:
+        at = app({"ticker": "ACME"})
+        for _ in range(60):
+            if at.error:
+                break
+            time.sleep(0.25)
+            at.run()
+        assert not at.exception
+        errors = _unescape(" ".join(e.value for e in at.error))
+        assert "EDGAR is unreachable" in errors and "Showing what is stored." in errors  # it tried to refresh
+        assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]  # and the stored filings are shown
+        assert _metric(at, "Sold (S)") == fmt_money(FIXTURE_TOTALS["ACME"]["sale_value"])
+    finally:
+        listings.path(data_dir, "issuer", 1234567).unlink()
+
+
 def test_issuer_data_quality_section_and_suspect_toggle_0001209191_23_018495(tmp_path, monkeypatch):
     """Guards against a typo price (PANW: $188,139 for ~$188) reaching the headline by default, against the
     toggle not putting it back, and against the Data quality section missing the flag and its reason."""
@@ -279,3 +340,21 @@ def test_plans_over_every_issuer_reads_only_its_rows_and_agrees(app, data_dir):
     part = load_where(store, *plans.market_scope(f))
     assert len(part.transactions) < len(everything.transactions)  # only the rows the page reads
     assert len(apply_filters(part.transactions, f)) == len(apply_filters(everything.transactions, f))
+
+
+def test_errors_on_pages_name_no_server_address():
+    """Guards against issue 7 item 11: an error showed an internal URL (the CIK 0000000000 pull)."""
+    from analytics.filters import Filters
+    from ui.pulls import _why, public
+
+    assert (
+        public("EDGAR has no http://10.0.0.7:8765/submissions/CIK0000000000.json (404)")
+        == "EDGAR has no (404)"
+    )
+    assert (
+        public("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR is unreachable: cannot connect"
+    )
+    assert public("EDGAR is unreachable at edgar.internal.example:8443.") == "EDGAR is unreachable."
+    assert _why("EDGAR is unreachable at 127.0.0.1: cannot connect") == "EDGAR could not be reached"
+    f, notices = Filters.parse_query({"ticker": "0000000000,NLY"})
+    assert f.tickers == ("NLY",) and "not a ticker symbol" in str(notices[0])

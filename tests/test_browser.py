@@ -104,6 +104,7 @@ def test_newcomer_flow(site):
     assert "Net insider flow per quarter (US$)" in title
     other.close()
 
+    page.get_by_role("button", name="Export chart").first.click()  # one menu per chart
     with page.expect_download(timeout=60_000) as png:
         page.get_by_role("button", name="PNG", exact=True).first.click()
     assert png.value.suggested_filename.startswith("NLY_net-flow") and png.value.suggested_filename.endswith(
@@ -111,6 +112,8 @@ def test_newcomer_flow(site):
     )
     assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Export table").last.click()
     with page.expect_download(timeout=60_000) as got:
         page.get_by_role("button", name="CSV", exact=True).last.click()
     rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8"))))

@@ -71,6 +71,8 @@ def _settle(page) -> None:
 
 
 def _download(page, key: str) -> bytes:
+    """Open the table's or chart's export menu ("dl-latest-csv" is in the menu "export-latest"), then download."""
+    page.locator(f".st-key-export-{key[3:].rsplit('-', 1)[0]} button").first.click()
     with page.expect_download(timeout=60_000) as got:
         page.locator(f".st-key-{key} button").click()
     return Path(got.value.path()).read_bytes()

@@ -67,3 +67,20 @@ def test_export_names_say_what_they_hold():
     assert export.export_name("holdings", (), None, None, "csv", insider="Finkelstein David L") == (
         "Finkelstein-David-L_holdings.csv"
     )
+
+
+def test_views_that_differ_export_under_different_names():
+    """Guards against issue 7 item 11: two views (the issuer's and the explorer's transactions, or the same chart
+    with other codes) downloaded under one file name, the second overwriting the first."""
+    day = dt.date(2024, 1, 1)
+    base = export.export_name("net-flow", ("NLY",), day, day, "png", filters={"ticker": "NLY"})
+    other = export.export_name("net-flow", ("NLY",), day, day, "png", filters={"ticker": "NLY", "codes": "S"})
+    again = export.export_name("net-flow", ("NLY",), day, day, "png", filters={"ticker": "NLY", "codes": "P"})
+    assert base == "NLY_net-flow_2024-01-01_2024-01-01.png"
+    assert len({base, other, again}) == 3 and other.startswith("NLY_net-flow_2024-01-01_2024-01-01_codes-S_")
+
+
+def test_csv_has_no_float_noise():
+    """Guards against issue 7 item 9: 1307004.1849999998 in a CSV where the value is 1307004.185."""
+    frame = pd.DataFrame({"value": [0.1 + 0.2, 1307004.1849999998], "n": [1, 2]})
+    assert export.to_csv(frame).decode() == "value,n\n0.3,1\n1307004.185,2\n"

@@ -32,11 +32,21 @@ DERIV_NAMES = {
 }
 
 
+FILTER_KEYS = frozenset(spec.key for spec in Filters.specs())
+
+
+def _url_filters() -> dict[str, str]:
+    """The filter keys of the current URL (other pages' own keys are left alone)."""
+    return {k: v for k, v in st.query_params.to_dict().items() if k in FILTER_KEYS}
+
+
 def _init_from_url() -> None:
-    if st.session_state.get("_filters_ready"):
+    """Set the widgets from the URL on a session's first run, and whenever the URL changed without them: the
+    browser's Back/Forward (Streamlit reruns with the older query string) or an edited address."""
+    ss = st.session_state
+    if ss.get("_filters_ready") and _url_filters() == ss.get("_written_query"):
         return
     f, notices = Filters.parse_query(st.query_params.to_dict())
-    ss = st.session_state
     ss["url_notices"] = [str(n) for n in notices]
     ss["f_tickers"] = ", ".join(f.tickers)
     ss["f_insider"] = str(f.insider) if f.insider is not None else ""
@@ -65,12 +75,34 @@ def default_range_for(tickers: tuple[str, ...]) -> tuple[dt.date, dt.date] | Non
     issuers = data.issuers()
     if issuers.empty:
         return None
-    chosen = issuers[issuers["ticker"].isin(tickers)] if tickers else issuers
+    ciks = {data.resolve(t) for t in tickers}
+    chosen = issuers[issuers["issuer_cik"].isin(ciks)] if tickers else issuers
     return default_range((chosen if not chosen.empty else issuers), column="last_filing")
 
 
 def set_insider(cik: int | None) -> None:
+    """Set the sidebar's insider box. Only from a widget callback (before the sidebar is drawn in a run)."""
     st.session_state["f_insider"] = "" if cik is None else str(cik)
+
+
+def open_pick() -> None:
+    """Callback of the insider page's match list: open the picked insider."""
+    pick = st.session_state.get("insider_pick")
+    if pick is not None:
+        set_insider(int(pick))
+
+
+def open_single_match() -> None:
+    """Callback of the insider search box: a query with exactly one match opens that insider at once."""
+    query = st.session_state.get("insider_search", "").strip()
+    found = data.search_insiders(query) if query else None
+    if found is not None and len(found) == 1:
+        set_insider(int(found["owner_cik"].iloc[0]))
+
+
+def insider_name() -> str | None:
+    """The display name of the insider in the sidebar's box (None when not in the store)."""
+    return st.session_state.get("insider_name")
 
 
 def insider_cik(text: str) -> tuple[int | None, str | None]:
@@ -119,7 +151,7 @@ def sidebar() -> Filters:
         st.multiselect(
             "Role", options=list(ROLES), key="f_roles", format_func=lambda r: ROLES[r].capitalize()
         )
-        st.text_input("Officer title contains", key="f_title", placeholder="e.g. CFO")
+        st.text_input("Officer title contains", key="f_title", placeholder="e.g. CFO", max_chars=60)
         st.selectbox("Ownership", options=list(OWNERSHIP), key="f_own", format_func=OWN_NAMES.get)
         st.selectbox("Security", options=list(DERIVATIVE), key="f_deriv", format_func=DERIV_NAMES.get)
         st.multiselect("10b5-1 plan", options=list(PLAN_STATES), key="f_plan", format_func=PLAN_NAMES.get)
@@ -151,8 +183,10 @@ def sidebar() -> Filters:
         freq=ss["f_freq"],
         unit=ss["f_unit"],
     )
-    if f.to_query() != st.query_params.to_dict():
-        st.query_params.from_dict(f.to_query())
+    if f.to_query() != _url_filters():  # each change is a browser history entry: Back restores the filters
+        others = {k: v for k, v in st.query_params.to_dict().items() if k not in FILTER_KEYS}
+        st.query_params.from_dict(others | f.to_query())
+    ss["_written_query"] = f.to_query()
     ss["filters"] = f
     if ss.setdefault("_notice_filters", f) != f:  # the user changed a filter: the URL's messages are old news
         ss["url_notices"] = []

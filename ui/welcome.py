@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from loaders import listings
 from ui import data
 
 
@@ -33,17 +34,32 @@ def render() -> None:
 
 
 def cached_issuers() -> None:
-    """The issuers already in the local store (what can be shown even when EDGAR is out of reach)."""
+    """The issuers already in the local store (what can be shown even when EDGAR is out of reach), with when each
+    one's EDGAR listing was last fetched ("stored only" when it never was: filings from an insider's pull or a
+    local ingest)."""
     issuers = data.issuers()
     if issuers.empty:
         return
+    fetched = {x.cik: x for x in listings.all_listings(data.store().root, "issuer")}
+    stored = data.stored_accessions()
+    shown = issuers.assign(
+        listing=[
+            (
+                f"{len(x.listed) - len(x.missing(stored)):,} of {len(x.listed):,} · {listings.age_text(x.age())}"
+                if (x := fetched.get(int(c)))
+                else "stored only"
+            )  # fmt: skip
+            for c in issuers["issuer_cik"]
+        ]
+    )
     st.subheader(f"Loaded issuers ({len(issuers):,})")
     st.caption("Type one of these tickers in the sidebar, or any other ticker to pull it.")
     st.dataframe(
-        issuers.sort_values("n_filings", ascending=False),
+        shown.sort_values("n_filings", ascending=False),
         hide_index=True,
         width="stretch",
         height=320,
+        placeholder="",
         column_config={
             "issuer_cik": st.column_config.NumberColumn("CIK", format="%d"),
             "ticker": "Ticker",
@@ -51,5 +67,9 @@ def cached_issuers() -> None:
             "n_filings": "Filings",
             "first_filing": st.column_config.DateColumn("First filing"),
             "last_filing": st.column_config.DateColumn("Last filing"),
+            "listing": st.column_config.TextColumn(
+                "EDGAR listing",
+                help="Filings stored of those on the issuer's EDGAR listing, and when it was fetched",
+            ),  # fmt: skip
         },
     )

@@ -27,63 +27,76 @@ def guarded(name: str):
 
 
 def _stem(what: str, f: Filters, insider: str | None = None) -> dict:
-    return dict(what=what, tickers=f.tickers, start=f.start, end=f.end, insider=insider)
+    return dict(what=what, tickers=f.tickers, start=f.start, end=f.end, insider=insider, filters=f.to_query())
 
 
 def chart(
     fig: go.Figure, frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | None = None
 ) -> None:
-    """The figure, then PNG/SVG/PDF (when a browser is installed), interactive HTML and the chart's data as CSV."""
-    st.plotly_chart(fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False})
+    """The figure, then ONE export menu: PNG/SVG/PDF (when a browser is installed), interactive HTML, and the
+    chart's data as CSV."""
+    st.plotly_chart(
+        fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False, "responsive": True}
+    )
     names = _stem(what, f, insider)
-    cols = st.columns([1, 1, 1, 1, 1, 3])
-    if export.static_export_available():
-        for col, fmt, mime in zip(cols[:3], ("png", "svg", "pdf"), ("image/png", "image/svg+xml", "application/pdf"),
-                                  strict=True):  # fmt: skip
-            col.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
-                                file_name=export.export_name(ext=fmt, **names), key=f"dl-{key}-{fmt}",
-                                on_click="ignore", width="stretch")  # fmt: skip
-    else:
-        cols[5].caption(
-            "PNG/SVG/PDF need Chromium on the server (apt-get install chromium); HTML and CSV work."
-        )
-    cols[3].download_button("HTML", data=lambda: export.to_html(fig), mime="text/html",
-                            file_name=export.export_name(ext="html", **names), key=f"dl-{key}-html",
-                            on_click="ignore", width="stretch")  # fmt: skip
-    cols[4].download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
-                            file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv",
-                            on_click="ignore", width="stretch")  # fmt: skip
+    with st.popover("Export chart", icon=":material/download:", key=f"export-{key}"):
+        if export.static_export_available():
+            for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf")):
+                st.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
+                                   file_name=export.export_name(ext=fmt, **names), key=f"dl-{key}-{fmt}",
+                                   on_click="ignore", width="stretch")  # fmt: skip
+        else:
+            st.caption(
+                "PNG/SVG/PDF need Chromium on the server (apt-get install chromium); HTML and CSV work."
+            )
+        st.download_button("HTML (interactive)", data=lambda: export.to_html(fig), mime="text/html",
+                           file_name=export.export_name(ext="html", **names), key=f"dl-{key}-html",
+                           on_click="ignore", width="stretch")  # fmt: skip
+        st.download_button("CSV (the chart's data)", data=lambda: export.to_csv(frame), mime="text/csv",
+                           file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv",
+                           on_click="ignore", width="stretch")  # fmt: skip
 
 
 def table(frame: pd.DataFrame, what: str, f: Filters, key: str, insider: str | None = None,
           column_config: dict | None = None, height: int | None = None) -> None:  # fmt: skip
-    """A sortable table with CSV, Excel and Parquet downloads of exactly its rows."""
-    st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config,
+    """A sortable table (missing values blank, not "None") with one export menu: CSV, Excel and Parquet of
+    exactly its rows."""
+    st.dataframe(readable(frame), width="stretch", hide_index=True, column_config=column_config, placeholder="",
                  height=height if height and len(frame) > 15 else "auto", key=f"table-{key}")  # fmt: skip
     names = _stem(what, f, insider)
-    cols = st.columns([1, 1, 1, 5])
-    cols[0].download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
-                            file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv", on_click="ignore",
-                            width="stretch")  # fmt: skip
-    cols[1].download_button("Excel", data=lambda: export.to_excel(frame, what),
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            file_name=export.export_name(ext="xlsx", **names), key=f"dl-{key}-xlsx",
-                            on_click="ignore", width="stretch")  # fmt: skip
-    cols[2].download_button("Parquet", data=lambda: export.to_parquet(frame), mime="application/octet-stream",
-                            file_name=export.export_name(ext="parquet", **names), key=f"dl-{key}-parquet",
-                            on_click="ignore", width="stretch")  # fmt: skip
+    with st.popover("Export table", icon=":material/download:", key=f"export-{key}"):
+        st.download_button("CSV", data=lambda: export.to_csv(frame), mime="text/csv",
+                           file_name=export.export_name(ext="csv", **names), key=f"dl-{key}-csv", on_click="ignore",
+                           width="stretch")  # fmt: skip
+        st.download_button("Excel", data=lambda: export.to_excel(frame, what),
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           file_name=export.export_name(ext="xlsx", **names), key=f"dl-{key}-xlsx",
+                           on_click="ignore", width="stretch")  # fmt: skip
+        st.download_button("Parquet", data=lambda: export.to_parquet(frame), mime="application/octet-stream",
+                           file_name=export.export_name(ext="parquet", **names), key=f"dl-{key}-parquet",
+                           on_click="ignore", width="stretch")  # fmt: skip
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """For display: yes/no columns as Yes/No (missing values show as blank: placeholder="")."""
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.BooleanDtype) or out[col].dtype == bool:
+            out[col] = out[col].map({True: "Yes", False: "No"}).astype("string")
+    return out
 
 
 def digest(*parts) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:10]
 
 
-LINK = st.column_config.LinkColumn("Filing", display_text="EDGAR ↗", width="small")
-MONEY = st.column_config.NumberColumn(format="dollar")
+LINK = st.column_config.LinkColumn("Filing", display_text="EDGAR ↗", width=80)
+MONEY = st.column_config.NumberColumn(format="dollar", step=1)
 
 
-def money(label: str):
-    return st.column_config.NumberColumn(label, format="dollar")
+def money(label: str, width: int | str | None = 115):
+    """Whole dollars ($1,234,567): cents only for prices."""
+    return st.column_config.NumberColumn(label, format="dollar", step=1, width=width)
 
 
 def percent(label: str):
@@ -97,3 +110,26 @@ def date(label: str):
 SHARES = st.column_config.NumberColumn(format="localized")
 PRICE = st.column_config.NumberColumn(format="dollar")
 PERCENT = st.column_config.NumberColumn(format="percent")
+
+
+TRANSACTIONS = {  # the transactions table (analytics.insiders.transactions_table) on every page, in pixels
+    "Date": st.column_config.DateColumn(width=95),
+    "Ticker": st.column_config.TextColumn(width=65),
+    "Insider": st.column_config.TextColumn(width=170),
+    "Code": st.column_config.TextColumn(width=55, help="SEC transaction code; see Transaction"),
+    "Shares": st.column_config.NumberColumn(format="localized", width=90),
+    "Price ($)": st.column_config.NumberColumn(format="dollar", width=85),
+    "Value ($)": st.column_config.NumberColumn(format="dollar", step=1, width=120),
+    "Owned after": st.column_config.NumberColumn(format="localized", width=105),
+    "10b5-1": st.column_config.TextColumn(width=70),
+    "Filed": st.column_config.DateColumn(width=95),
+    "Filing": LINK,
+    "Transaction": st.column_config.TextColumn(width="medium"),
+    "Role": st.column_config.TextColumn(width="medium"),
+    "A/D": st.column_config.TextColumn(width=50),
+    "D/I": st.column_config.TextColumn(width=50),
+    "Form": st.column_config.TextColumn(width=60),
+    "Check": st.column_config.TextColumn(width="medium"),
+    "Also reported by": st.column_config.TextColumn(width="medium"),
+    "Footnotes": st.column_config.TextColumn(width="large"),
+}

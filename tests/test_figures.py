@@ -1,0 +1,106 @@
+"""Chart axes a reader can read (issue 7 item 8), checked on the figures themselves; the browser test checks them
+as drawn."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from charts import figures
+
+
+def _flow(periods, values) -> pd.DataFrame:
+    return pd.DataFrame({
+        "period": pd.to_datetime(periods), "direction": ["Buy" if v > 0 else "Sell" for v in values],
+        "plan": "Discretionary", "value": values, "shares": [v / 10 for v in values], "trades": 1,
+    })  # fmt: skip
+
+
+def test_one_trade_gets_distinct_value_ticks_and_a_month_wide_axis():
+    """Guards against "−$1.18641M" printed four times and "23:59:59.9996" ticks around a single month's bar."""
+    fig = figures.flow_figure(_flow(["2024-03-01"], [-1_186_410.0]))
+    y = fig.layout.yaxis
+    assert len(set(y.ticktext)) == len(y.ticktext) >= 4
+    assert y.ticktext[0] == "\u2212$1.25M" and y.ticktext[-1] == "$0"
+    lo, hi = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
+    assert hi - lo >= pd.Timedelta(days=90) and fig.layout.xaxis.dtick == "M1"
+    assert fig.layout.xaxis.tickformat == "%b\n%Y"  # month names, the year under January
+    bar = fig.data[0]
+    assert bar.type == "bar" and bar.width > 20 * 86_400_000  # a visible bar, not a hairline
+
+
+def test_all_zero_axis_reads_zero_dollars_not_500m():
+    """Guards against "$500m" (reads as millions) on an axis whose values are all zero."""
+    fig = figures.flow_figure(_flow(["2024-03-01"], [0.0]))
+    assert list(fig.layout.yaxis.ticktext) == ["$0"]
+    assert not any("m" in t for t in figures.value_axis([0.4, 0.9], money=True)["ticktext"])
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (0, "$0"),
+        (1_250_000, "$1.25M"),
+        (1_000_000, "$1M"),
+        (-500_000, "\u2212$500K"),
+        (2.5e9, "$2.5B"),
+        (7, "$7"),
+    ],
+)
+def test_axis_labels(value, label):
+    """Guards against float noise or trailing zeros in tick labels ("$1.00M", "$29.7641")."""
+    assert figures.axis_label(value, money=True) == label
+
+
+def test_lines_break_over_months_without_trades():
+    """Guards against the net line running straight from January to July across months with no trades."""
+    fig = figures.flow_figure(_flow(["2024-01-01", "2024-02-01", "2024-07-01"], [2e5, -3e5, -1e5]))
+    net = next(t for t in fig.data if t.name == "Net")
+    assert len(net.x) == 7 and sum(1 for v in net.y if v is None or math.isnan(v)) == 4
+    assert net.connectgaps is False
+
+
+def test_many_years_tick_by_year_and_one_day_by_week():
+    """Guards against 150 month labels over twelve years, and sub-second ticks around one trade's day."""
+    years = figures.period_axis(pd.Series(pd.date_range("2012-01-01", "2023-12-01", freq="MS")), "M")
+    assert years["tickformat"] == "%Y" and years["dtick"] in ("M12", "M24")
+    day = figures.date_axis(pd.Series(pd.to_datetime(["2024-03-15"])))
+    lo, hi = day["range"]
+    assert hi - lo >= pd.Timedelta(days=35) and day["dtick"] == 7 * 86_400_000
+
+
+def test_plan_share_axis_is_a_percentage_and_the_dollar_axis_is_not():
+    """Guards against the plan-share axis reading "$29.7641%" under the title "US$ sold"."""
+    activity = pd.DataFrame({
+        "period": pd.to_datetime(["2024-03-01"]), "plan_value": [297_641.0], "plan_shares": [1.0],
+        "other_value": [702_359.0], "other_shares": [1.0], "plan_share": [0.297641],
+    })  # fmt: skip
+    fig = figures.plan_activity_figure(activity)
+    assert list(fig.layout.yaxis2.ticktext) == ["0%", "25%", "50%", "75%", "100%"]
+    assert all(t.startswith("$") for t in fig.layout.yaxis.ticktext)
+    assert fig.layout.yaxis.title.text == "US$ sold" and fig.layout.yaxis2.title.text == "Plan share (%)"
+
+
+def test_long_titles_wrap_for_phones():
+    """Guards against a chart title running off a 390 px screen (plotly never wraps titles)."""
+    assert (
+        figures.wrap_title("Sales by JELINEK W CRAIG: 10b5-1 plan vs other per month (US$)").count("<br>")
+        == 1
+    )
+    assert figures.wrap_title("Net insider flow per month (US$)") == "Net insider flow per month (US$)"
+
+
+def test_filer_names_cannot_inject_markup_into_charts():
+    """Guards against issue 6's last bullet in charts: plotly renders links and tags in titles and legend names,
+    and both carry filers' names."""
+    points = pd.DataFrame({
+        "series": ["<a href='http://x'>Evil</a> — Direct"], "owner_cik": [1], "owner_name": ["Evil"], "ticker": ["X"],
+        "security_title": ["Common"], "ownership": ["Direct"], "date": pd.to_datetime(["2024-01-02"]),
+        "shares_owned": [10.0], "kind": ["anchor"], "code": [None], "code_name": [None], "shares": [None],
+        "price": [None], "is_10b5_1": [None], "footnotes": [None], "accession": ["a"],
+    })  # fmt: skip
+    fig = figures.holdings_figure(points, "Holdings of <b>Evil</b>")
+    assert "<a " not in fig.data[0].name and "&lt;a href" in fig.data[0].name
+    assert fig.layout.title.text == "Holdings of &lt;b&gt;Evil&lt;/b&gt;"
