@@ -143,21 +143,17 @@ def _date_of(m: re.Match) -> tuple[dt.date | None, bool]:
     """(date, month_only) of a _DATE_RE match; (None, False) when it is not a real date."""
     g = m.groupdict()
     try:
-        if g["mon"] or g["mon2"]:
-            month = _MONTHS.get((g["mon"] or g["mon2"]).lower())
-            if not month:
-                return None, False
+        if g["mon"] or g["mon2"]:  # the pattern admits month names only
+            month = _MONTHS[(g["mon"] or g["mon2"]).lower()]
             return dt.date(int(g["year"] or g["year2"]), month, int(g["day"] or g["day2"])), False
         if g["y3"]:
             year = int(g["y3"])
             return dt.date(year + 2000 if year < 100 else year, int(g["m3"]), int(g["d3"])), False
         if g["y4"]:
             return dt.date(int(g["y4"]), int(g["m4"]), int(g["d4"])), False
-        if g["mon5"] and (month := _MONTHS.get(g["mon5"].lower())):
-            return dt.date(int(g["year5"]), month, 1), True
-    except ValueError:
+        return dt.date(int(g["year5"]), _MONTHS[g["mon5"].lower()], 1), True
+    except ValueError:  # "February 30, 2023"
         return None, False
-    return None, False
 
 
 def _candidates(text: str) -> list[tuple[int, int, dt.date, bool]]:
@@ -231,9 +227,9 @@ def price_ranges(text: str) -> tuple[tuple[float, float], ...]:
         if lo > 0:
             out.append((lo, hi))
     if not out:
-        m = _HIGH_LOW_RE.search(text)
-        if m:
-            prices = [_price(g) for g in m.groups() if g and g[0] not in "hHlL"]
+        hl = _HIGH_LOW_RE.search(text)
+        if hl:
+            prices = [_price(g) for g in hl.groups() if g and g[0] not in "hHlL"]
             if len(prices) == 2 and min(prices) > 0:
                 out.append((min(prices), max(prices)))
     return tuple(out)
