@@ -141,7 +141,6 @@ TABLE_COLUMNS = {
 def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
     """The transactions table as shown and exported: readable column names, newest first, a link per filing."""
     from analytics.filters import plan_state
-    from analytics.flow import joint_duplicates
     from analytics.quality import with_quality
 
     if tx.empty:
@@ -155,7 +154,7 @@ def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
         filing_url=pd.Series(urls, index=tx.index, dtype="string"),
         flags=checked["flags"],
         quality=checked["quality"],
-        joint_owners=joint_duplicates(tx)["joint_owners"].str.replace("|", ", ", regex=False),
+        joint_owners=checked["joint_owners"].str.replace("|", ", ", regex=False),
     )
     frame = frame.sort_values(["transaction_date", "accession", "seq"], ascending=[False, True, True])
     return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)

@@ -95,15 +95,21 @@ def suspect_values(tx: pd.DataFrame) -> pd.Series:
 
 
 def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
-    """tx with the cross-filing flags added to `flags`, plus `suspect` (bool) and `quality` (plain reasons,
-    fallbacks and the 10b5-1 decision, for hover text and the transactions table)."""
+    """tx with the cross-filing flags added to `flags`, plus `suspect` (bool), `quality` (plain reasons,
+    fallbacks and the 10b5-1 decision, for hover text and the transactions table) and `joint_owners` (every owner
+    reporting the same trade, "|"-joined; <NA> for a trade reported once)."""
     from analytics.flow import joint_duplicates
 
     if tx.empty:
-        return tx.assign(suspect=pd.Series(dtype=bool), quality=pd.Series(dtype="string"))
+        return tx.assign(
+            suspect=pd.Series(dtype=bool),
+            quality=pd.Series(dtype="string"),
+            joint_owners=pd.Series(dtype="string"),
+        )
     extra = pd.DataFrame(index=tx.index)
     extra["price_outlier"] = price_outliers(tx)
-    extra["joint_duplicate"] = joint_duplicates(tx)["duplicate_of"].notna()
+    joint = joint_duplicates(tx)
+    extra["joint_duplicate"] = joint["duplicate_of"].notna()
     flags = tx["flags"].fillna("")
     for name in extra.columns:
         add = extra[name] & ~_flag(tx, name)
@@ -111,6 +117,7 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
     out = tx.assign(flags=flags.replace("", pd.NA).astype("string"))
     out["suspect"] = suspect_values(out)
     out["quality"] = quality_notes(out)
+    out["joint_owners"] = joint["joint_owners"]
     return out
 
 
