@@ -151,7 +151,8 @@ def _run_tests(workdir: Path, tests: list[str]) -> str:
         *FAST,
         *tests,
     ]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    shared = os.environ.get("INSIDER_SHARED_DIR") or str(ROOT.parent / "shared")  # the copy has no ../shared
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "INSIDER_SHARED_DIR": shared}
     try:
         done = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:

@@ -332,3 +332,53 @@ def test_corpus_unchecked_box_plan_statements_counted():
                 typo += 1
     filings = len(unchecked_accs)
     assert (rows, filings, len(stated), typo) == (591, 209, 18, 5)
+
+
+# ---------------------------------------------------------------------------------------------- boundaries
+def test_value_price_and_lateness_boundaries():
+    """Guards against moved thresholds: $5 B per row and $1 M per share are the last plausible values; a Form 4
+    filed 3 business days after the trade is late, 2 is on time; a price 2 cents past its range is outside."""
+    rows = _rows(
+        [Tx("2023-05-01", "S", 5_000_000_000, 1.0, "D", 0), Tx("2023-05-01", "S", 5_000_000_001, 1.0, "D", 0),
+         Tx("2023-05-01", "S", 1, 1_000_000.0, "D", 0), Tx("2023-05-01", "S", 1, 1_000_000.5, "D", 0)],
+        filed="2023-05-03",
+    )  # fmt: skip
+    assert [bool(r["flags"] and "implausible_value" in r["flags"]) for r in rows] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert (rows[0]["late_business_days"], rows[0]["is_late"]) == (2, False)
+    (late,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0)], filed="2023-05-04")
+    assert (late["late_business_days"], late["is_late"]) == (3, True)
+    note = {"F1": "sold at prices ranging from $10.00 to $10.50, inclusive."}
+    inside, outside = _rows(
+        [Tx("2023-05-01", "S", 1, 10.51, "D", 0, price_footnotes=["F1"]),
+         Tx("2023-05-01", "S", 1, 10.52, "D", 0, price_footnotes=["F1"])],
+        footnotes=note,
+    )  # fmt: skip
+    assert (inside["flags"], outside["flags"]) == (None, "price_outside_range")
+
+
+def test_add_business_days_skips_weekends_and_holidays():
+    """Guards against the cooling-off end landing on a holiday-blind date (Juneteenth, 19 June 2023)."""
+    from loaders.derive import add_business_days
+
+    assert add_business_days(dt.date(2023, 6, 16), 2) == dt.date(2023, 6, 21)
+    assert add_business_days(dt.date(2023, 5, 5), 2) == dt.date(2023, 5, 9)
+
+
+def test_conflict_note_says_which_box_and_statement():
+    """Guards against a note that hides what the checkbox said or what the footnote said."""
+    note = {"F1": "This sale was not made pursuant to a Rule 10b5-1 trading plan."}
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], aff10b5one=True, footnotes=note)
+    assert r["tenb51_note"] == (
+        "checkbox checked, but footnote F1 says the trade was not under a Rule 10b5-1 plan: the footnote wins"
+    )
+    note = {"F1": "Sold under a Rule 10b51 plan."}
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], aff10b5one=False, footnotes=note)
+    assert r["tenb51_note"] == (
+        "footnote F1 spells the rule '10b51', read as Rule 10b5-1; checkbox unchecked, but footnote F1 says the "
+        "trade was under a Rule 10b5-1 plan: the footnote wins"
+    )

@@ -98,6 +98,12 @@ def test_negated_mention_says_not_a_plan():
         pytest.param("a Rule 10b5-1 plan adopted on February 30, 2023 (sic), replacing one adopted on March 1, 2023",
                      dt.date(2023, 3, 1), id="impossible-date-skipped"),
         pytest.param("Rule 10b5-1 plan adopted on December 1, 2000", dt.date(2000, 12, 1), id="first-plan-year"),
+        pytest.param("a 10b5-1 plan entered into on 3/1/23; shares sold on 6/1/23", dt.date(2023, 3, 1),
+                     id="two-digit-year"),
+        pytest.param("DTD 3/12/2005, the trust adopted a Rule 10b5-1 plan", None, id="trust-date-after-2000"),
+        pytest.param("Rule 10b5-1 plan adopted " + "y" * 98 + " March 1, 2023", dt.date(2023, 3, 1),
+                     id="gap-100-chars"),
+        pytest.param("Rule 10b5-1 plan adopted " + "y" * 99 + " March 1, 2023", None, id="gap-101-chars"),
         pytest.param("Rule 10b5-1 plan adopted on December 1, 1999", None, id="before-the-rule"),
         pytest.param("Rule 10b5-1 plan adopted on December 1, 2100", dt.date(2100, 12, 1), id="year-2100"),
         pytest.param("Rule 10b5-1 plan adopted on December 1, 2101", None, id="year-2101"),
@@ -107,8 +113,7 @@ def test_negated_mention_says_not_a_plan():
 def test_adoption_date_phrasings(text, date):
     """Guards against a trust's date (1996) or an expiry, sale or unrelated date taken for the adoption date, and
     against missing dates written "On <date>, X adopted", "Ms. X on <date>", "January 24,2023", "03-13-2023"."""
-    found = adoption(text)
-    assert (found.date if found else None) == date
+    assert adoption(text) == (Adoption(date=date) if date else None)
 
 
 def test_adoption_month_only_0001562180_23_005231():
@@ -174,6 +179,12 @@ def test_plan_adopted_before_the_amended_rule(text):
         pytest.param("sold at prices ranging from 19.12 to 19.54", ((19.12, 19.54),), id="no-dollar-sign"),
         pytest.param("sold at prices ranging from $5 to $6", ((5.0, 6.0),), id="no-decimals"),
         pytest.param("sold at prices ranging from $0 to $6", (), id="zero-low-is-junk"),
+        pytest.param("executed in multiple trades at prices ranging from $0.8700 to $0.9443.", ((0.87, 0.9443),),
+                     id="0001781162-23-000010-below-a-dollar"),
+        pytest.param("The highest price at which shares were sold was $0.95 and the lowest price at which shares "
+                     "were sold was $0.90.", ((0.90, 0.95),), id="highest-lowest-below-a-dollar"),
+        pytest.param("The highest price at which shares were sold was $1.00 and the lowest price at which shares "
+                     "were sold was $0.00.", (), id="highest-lowest-zero-low"),
         pytest.param("250,000 shares were sold pursuant to a block trade for $7.00 per share and 8,600 shares", (),
                      id="0001213900-23-006798-block-trade"),
     ],
