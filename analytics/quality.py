@@ -90,7 +90,7 @@ def suspect_values(tx: pd.DataFrame) -> pd.Series:
     if tx.empty:
         return pd.Series(False, index=tx.index)
     flags = tx["flags"].astype(object).fillna("")
-    flagged = flags.str.contains("implausible_value|price_outlier", regex=True) | far_outside_range(tx)
+    flagged = flags.str.contains("|".join(SUSPECT_FLAGS), regex=True) | far_outside_range(tx)
     return (flagged | price_outliers(tx)).astype(bool)
 
 
@@ -158,24 +158,29 @@ def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:
     """The "Data quality" table: one row per flag present in tx.
 
     Columns: flag, reason, rows, filings, value (sum of |value| of the flagged rows), totals ("left out" when
-    such rows are left out of flow totals by default, else "counted")."""
+    every such row is left out of totals by default, "counted" when none is, else "N left out")."""
     cols = ["flag", "reason", "rows", "filings", "value", "totals"]
     if tx.empty:
         return pd.DataFrame(columns=cols)
     q = with_quality(tx)
     out = []
     names = sorted({f for fl in q["flags"].dropna() for f in fl.split(",") if f})
+    left_out = q["suspect"] | _flag(q, "joint_duplicate")
     for name in names:
-        hit = q[_flag(q, name)]
-        left_out = name in SUSPECT_FLAGS or name == "joint_duplicate"
+        hit = _flag(q, name)
+        n_out = int((hit & left_out).sum())
         out.append(
             {
                 "flag": name,
                 "reason": REASONS.get(name, name),
-                "rows": len(hit),
-                "filings": hit["accession"].nunique(),
-                "value": float(hit["value"].abs().sum()),
-                "totals": "left out" if left_out else "counted",
+                "rows": int(hit.sum()),
+                "filings": q.loc[hit, "accession"].nunique(),
+                "value": float(q.loc[hit, "value"].abs().sum()),
+                "totals": "left out"
+                if n_out == hit.sum()
+                else "counted"
+                if n_out == 0
+                else f"{n_out:,} left out",
             }
         )
     far = q[far_outside_range(q)]
