@@ -382,3 +382,30 @@ def test_conflict_note_says_which_box_and_statement():
         "footnote F1 spells the rule '10b51', read as Rule 10b5-1; checkbox unchecked, but footnote F1 says the "
         "trade was under a Rule 10b5-1 plan: the footnote wins"
     )
+
+
+def test_typed_values_are_accepted_as_given():
+    """Guards against a loader that passes typed values (a date, a float, a bool) instead of text getting nulls."""
+    f = {"accession": "0001234567-23-000001", "form": "4", "period_of_report": dt.date(2023, 5, 1),
+         "filing_date": dt.date(2023, 5, 3), "aff10b5one": True, "issuer_cik": 1234567}  # fmt: skip
+    row = {"row_id": "r", "accession": f["accession"], "table": "derivative", "seq": 0, "security_title": "Option",
+           "code": "M", "acquired_disposed": "D", "transaction_date_raw": "2023-05-01", "shares_raw": "10",
+           "price_raw": "0", "owned_after_raw": "90", "conversion_price": 12.5, "underlying_shares": 10,
+           "expiration_date": dt.date(2030, 1, 1), "exercise_date": "2024-01-01", "equity_swap": False,
+           "value_owned_after": None, "direct_indirect": "D"}  # fmt: skip
+    derive_filing(f, [row], [], {})
+    assert (row["conversion_price"], row["underlying_shares"], row["equity_swap"]) == (12.5, 10.0, False)
+    assert (row["expiration_date"], row["exercise_date"]) == (dt.date(2030, 1, 1), dt.date(2024, 1, 1))
+    assert row["is_10b5_1"] is True and f["aff10b5one"] is True
+
+
+def test_filing_url_needs_cik_and_real_accession():
+    """Guards against links to EDGAR for files ingested without an accession or an issuer CIK."""
+    from loaders.derive import filing_url
+
+    acc = "0001234567-23-000001"
+    assert filing_url(1234567, acc) == (
+        "https://www.sec.gov/Archives/edgar/data/1234567/000123456723000001/0001234567-23-000001-index.htm"
+    )
+    assert filing_url(None, acc) is None and filing_url(1234567, None) is None
+    assert filing_url(1234567, "ACME_Jane_2023-05-01") is None
