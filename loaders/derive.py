@@ -537,7 +537,7 @@ def _chain_breaks(rows: list[dict]) -> list[dict]:
     last: dict[tuple, float] = {}
     breaks = []
     for row in rows:
-        key = ((row["security_title"] or "").lower(), row["conversion_price"], row["expiration_date"])
+        key = ((row.get("security_title") or "").lower(), row["conversion_price"], row["expiration_date"])
         owned, signed = row["owned_after"], row["signed_shares"]
         prev = last.get(key)
         known = prev is not None and owned is not None and signed is not None
