@@ -163,3 +163,23 @@ def test_panw_typo_left_out_of_totals_by_default_0001209191_23_018495():
     assert flow.net_flow(tx)["value"].sum() == pytest.approx(-good)
     assert flow.net_flow(tx, include_suspect=True)["value"].sum() == pytest.approx(-good - 282_208_500)
     assert list(quality.suspect_values(tx)) == [False, False, False, True]
+
+
+def test_counted_and_empty_frames():
+    """Guards against counted() keeping suspect values by default, and against empty selections raising or
+    losing their columns (a filter that matches nothing must still draw an empty chart)."""
+    tx = _panw()
+    assert len(flow.counted(tx)) == 3 and len(flow.counted(tx, include_suspect=True)) == 4
+    empty = tx.iloc[0:0]
+    assert flow.counted(empty).empty
+    assert list(flow.net_flow(empty).columns) == ["period", "direction", "plan", "value", "shares", "trades"]
+    assert list(flow.net_by_period(flow.net_flow(empty)).columns) == ["period", "value", "shares"]
+    h = flow.headline(empty)
+    assert (h.transactions, h.sold, h.joint_duplicates, h.suspect_rows) == (0, 0.0, 0, 0)
+
+
+def test_net_by_period_sums_buys_and_sells():
+    """Guards against the net line dropping sells or buys."""
+    tx = _frame()
+    net = flow.net_by_period(flow.net_flow(tx, "Q")).set_index("period")["value"]
+    assert net.sum() == pytest.approx(flow.headline(tx).net)
