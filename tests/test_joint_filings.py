@@ -183,3 +183,14 @@ def test_net_by_period_sums_buys_and_sells():
     tx = _frame()
     net = flow.net_by_period(flow.net_flow(tx, "Q")).set_index("period")["value"]
     assert net.sum() == pytest.approx(flow.headline(tx).net)
+
+
+def test_rows_without_shares_or_owned_after_are_never_merged():
+    """Guards against merging rows that cannot be matched on every number (shares or owned-after missing)."""
+    rows = []
+    for n in (9940, 9941):
+        rows += _filing(
+            n, DIR_B, [Tx("2023-03-03", "S", None, 12.0, "D", 600), Tx("2023-03-03", "S", 5, 12.0, "D", None)]
+        )
+    tx = conform(rows, "transactions")
+    assert flow.joint_duplicates(tx)["duplicate_of"].isna().all()
