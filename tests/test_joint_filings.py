@@ -194,3 +194,29 @@ def test_rows_without_shares_or_owned_after_are_never_merged():
         )
     tx = conform(rows, "transactions")
     assert flow.joint_duplicates(tx)["duplicate_of"].isna().all()
+
+
+def test_joint_rule_details():
+    """Guards against: natures compared literally (case and punctuation differ between co-filers); two different
+    named trusts merged; a joint gift without a price (price missing on both rows) left double; rows without
+    acquired/disposed or value entering the flow."""
+    rows = []
+    rows += _filing(9950, SMITH, [Tx("2023-03-06", "G", 400, None, "D", 769533, direct="I", nature=LLC)])
+    rows += _filing(9951, HOOD, [Tx("2023-03-06", "G", 400, None, "D", 769533, direct="I",
+                                    nature="by Smith & Hood Investments LLC")])  # fmt: skip
+    rows += _filing(
+        9952, CANNON, [Tx("2023-03-07", "S", 9, 5.0, "D", 91, direct="I", nature="By Alpha Trust")]
+    )
+    rows += _filing(
+        9953, FARQUHAR, [Tx("2023-03-07", "S", 9, 5.0, "D", 91, direct="I", nature="By Beta Trust")]
+    )
+    tx = conform(rows, "transactions")
+    dup = flow.joint_duplicates(tx)["duplicate_of"]
+    assert list(dup.notna()) == [False, True, False, False] and dup.iloc[1] == tx["row_id"].iloc[0]
+    net = flow.net_flow(tx)
+    assert net["value"].sum() == pytest.approx(-2 * 9 * 5.0) and net["shares"].sum() == pytest.approx(
+        -400 - 18
+    )
+    odd = tx.iloc[[2]].assign(acquired_disposed=pd.NA)
+    assert flow.net_flow(odd).empty
+    assert flow.headline(tx.iloc[0:0]).suspect_value == 0.0
