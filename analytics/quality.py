@@ -48,8 +48,6 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
         & tx["transaction_date"].notna()
     )
     rows = tx.loc[m, ["issuer_cik", "security_title", "transaction_date", "price"]]
-    if len(rows) <= OUTLIER_MIN_OTHERS:
-        return out
     title = rows["security_title"].fillna("").str.lower().str.strip()
     keys = [rows["issuer_cik"].fillna(-1), title]
     lo_all = rows.groupby(keys, sort=False)["price"].transform("min")
