@@ -1,8 +1,14 @@
-"""Command line: python -m loaders pull NLY | pull-insider CIK | ingest DIR | status | compact."""
+"""Command line: python -m loaders pull NLY | pull-insider CIK | ingest DIR | status | compact.
+
+Exit codes: 0 all done; 1 some filings failed or are still quarantined (after the summary); 2 an error stopped
+the command (after the summary of what was done); 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import sys
 
 from tqdm import tqdm
@@ -31,30 +37,93 @@ class _Bar:
         self.bar.close()
 
 
+def _network_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "--max-rps",
+        type=float,
+        default=default,
+        help="requests per second to EDGAR, shared by every process using this data folder "
+        "(default EDGAR_MAX_RPS or 9; never more than 10)",
+    )
+    parser.add_argument(
+        "--block-seconds",
+        type=float,
+        default=default,
+        help="how long every request pauses after EDGAR answers 429 without a usable Retry-After "
+        "(default EDGAR_BLOCK_SECONDS or 600)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loaders", description="Pull and store SEC ownership filings."
     )
+    _network_options(parser, None)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pull", help="pull every Form 3/4/5 of issuers (ticker or CIK)")
     p.add_argument("targets", nargs="+")
+    _network_options(p, argparse.SUPPRESS)
     p = sub.add_parser("pull-insider", help="pull every filing of reporting owners (CIK)")
     p.add_argument("ciks", nargs="+", type=int)
+    _network_options(p, argparse.SUPPRESS)
     p = sub.add_parser("ingest", help="ingest a local folder of ownership XML files")
     p.add_argument("folder")
     sub.add_parser("status", help="what the store holds")
     sub.add_parser("compact", help="merge the store's Parquet parts")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    settings = _settings(args)
     store = Store(settings.data_dir)
     try:
         return _run(args, settings, store)
     except LoaderError as e:
+        report = getattr(e, "report", None)
+        if report is not None:
+            print(report.summary())
+            _print_failed(report.failed)
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the data folder, not EDGAR: a full disk, a read-only folder
+        print(f"error: cannot use the data folder {settings.data_dir}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: everything stored so far is kept", file=sys.stderr)
         return 130
+
+
+def _settings(args) -> Settings:
+    from loaders.gate import HARD_MAX_RPS
+
+    settings = Settings.from_env()
+    changes = {}
+    if args.max_rps is not None:
+        changes["max_rps"] = args.max_rps
+    if args.block_seconds is not None:
+        changes["block_seconds"] = args.block_seconds
+    settings = dataclasses.replace(settings, **changes)
+    if settings.max_rps > HARD_MAX_RPS:
+        print(
+            f"note: {settings.max_rps:g} requests/s is over the SEC's limit; using {HARD_MAX_RPS:g}",
+            file=sys.stderr,
+        )
+    return settings
+
+
+def _say_paused(pause) -> None:
+    until = dt.datetime.fromtimestamp(pause.until).strftime("%H:%M:%S")
+    print(
+        f"\nEDGAR is rate-limiting this machine: every request from this data folder pauses until {until} "
+        f"({pause.until - pause.since:.0f} s). Everything fetched so far is kept; the pull resumes by itself "
+        "(Ctrl-C stops it).",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _print_failed(failed, limit: int = 50) -> None:
+    for acc, reason in failed[:limit]:
+        print(f"  failed {acc}: {reason}")
+    if len(failed) > limit:
+        print(f"  ... and {len(failed) - limit:,} more (python -m loaders status lists the quarantine)")
 
 
 def _run(args, settings: Settings, store: Store) -> int:
@@ -65,7 +134,7 @@ def _run(args, settings: Settings, store: Store) -> int:
     if args.cmd in ("pull", "pull-insider"):
         from loaders.edgar import EdgarClient
 
-        client = EdgarClient(settings, store)
+        client = EdgarClient(settings, store, on_pause=_say_paused)
         targets = args.targets if args.cmd == "pull" else args.ciks
         for target in targets:
             bar = _Bar(str(target))
@@ -81,8 +150,7 @@ def _run(args, settings: Settings, store: Store) -> int:
             finally:
                 bar.close()
             print(report.summary())
-            for acc, reason in report.failed:
-                print(f"  failed {acc}: {reason}")
+            _print_failed(report.failed)
             failed += len(report.failed)
         return 1 if failed else 0
     if args.cmd == "ingest":
@@ -95,9 +163,8 @@ def _run(args, settings: Settings, store: Store) -> int:
         finally:
             bar.close()
         print(report.summary())
-        for name, reason in report.failed[:50]:
-            print(f"  failed {name}: {reason}")
-        return 0
+        _print_failed(report.failed)
+        return 1 if report.failed else 0
     if args.cmd == "compact":
         print(f"removed {store.compact()} parts")
         return 0
@@ -113,7 +180,20 @@ def _run(args, settings: Settings, store: Store) -> int:
     )
     if len(issuers):
         print(issuers.sort_values("n_filings", ascending=False).head(20).to_string(index=False))
+    _print_quarantine(store)
     return 0
+
+
+def _print_quarantine(store: Store) -> None:
+    from loaders.quarantine import Quarantine
+
+    entries = Quarantine(store.root).entries()
+    if not entries:
+        print("quarantine: empty")
+        return
+    print(f"quarantine: {len(entries):,} filing(s) not stored (retried when their bytes change):")
+    for e in entries[-50:]:
+        print(f"  {e.key}  {e.when}  {e.reason}")
 
 
 if __name__ == "__main__":

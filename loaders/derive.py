@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from collections.abc import Iterable
 
@@ -66,6 +67,10 @@ PLAN_CODES = frozenset("SPMXO")  # trades a 10b5-1 plan can cover: sales, purcha
 RANGE_TOLERANCE = 0.01  # $: a weighted-average price rounded to cents may sit a cent outside its range
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}")
+# issue 6: values outside these ranges become null with a flag: the store's datetime64[ns] ends in April 2262, and
+# no share count, price or holding is negative or reaches a quadrillion.
+MIN_YEAR, MAX_YEAR = 1900, 2261
+MAX_AMOUNT = 1e15
 
 _NUMBER_RE = re.compile(r"^[\s$]*([-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+))(.*)$", re.S)
 _NUMBER_JUNK_RE = re.compile(r"^(?:\s*(?:\(\s*[A-Za-z]?\d+\s*\)|F\d+|\*+|[A-Za-z]?\d*\)))*\s*$")
@@ -91,9 +96,26 @@ _BUSDAYS = _holiday_calendar()
 
 # ---------------------------------------------------------------------------------------------- coercions
 def to_number(raw: str | None) -> float | None:
-    """'1,000' -> 1000.0, '$19.25' -> 19.25, '923 F1' -> 923.0, '923(1)' -> 923.0; anything else -> None."""
+    """'1,000' -> 1000.0, '$19.25' -> 19.25, '923 F1' -> 923.0, '923(1)' -> 923.0; anything else (and inf, nan)
+    -> None."""
+    x = _number(raw)
+    return x if x is not None and math.isfinite(x) else None
+
+
+def amount(raw: object) -> tuple[float | None, bool]:
+    """(shares/price/holding, out_of_range): negative, infinite or absurd (> MAX_AMOUNT) values give (None, True)."""
+    x = float(raw) if isinstance(raw, float | int) and not isinstance(raw, bool) else _number(raw)
+    if x is None:
+        return None, False
+    if not math.isfinite(x) or x < 0 or x > MAX_AMOUNT:
+        return None, True
+    return x, False
+
+
+def _number(raw: object) -> float | None:
     if raw is None:
         return None
+    raw = str(raw)
     try:
         return float(raw)
     except ValueError:
@@ -108,7 +130,19 @@ def to_number(raw: str | None) -> float | None:
 
 
 def to_date(raw: str | None) -> dt.date | None:
-    """ISO dates (with or without a timezone suffix), MM/DD/YYYY and DD-MON-YYYY; None when unusable."""
+    """ISO dates (with or without a timezone suffix), MM/DD/YYYY and DD-MON-YYYY; None when unusable or outside the
+    years MIN_YEAR..MAX_YEAR (date_out_of_range says which)."""
+    day = _any_date(raw)
+    return day if day is not None and MIN_YEAR <= day.year <= MAX_YEAR else None
+
+
+def date_out_of_range(raw: object) -> bool:
+    """True when raw is a real calendar date outside MIN_YEAR..MAX_YEAR (9999-12-31, 2300-01-01, 0022-05-01)."""
+    day = raw if isinstance(raw, dt.date) else _any_date(str(raw)) if raw else None
+    return day is not None and not MIN_YEAR <= day.year <= MAX_YEAR
+
+
+def _any_date(raw: str | None) -> dt.date | None:
     if not raw:
         return None
     try:
@@ -144,13 +178,13 @@ def to_bool(raw: str | None) -> bool | None:
 
 def _as_date(value: object) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
-        return value
+        return value if value is None or MIN_YEAR <= value.year <= MAX_YEAR else None
     return to_date(str(value))
 
 
 def _as_number(value: object) -> float | None:
     if value is None or isinstance(value, float | int):
-        return None if value is None else float(value)
+        return None if value is None or not math.isfinite(value) else float(value)
     return to_number(str(value))
 
 
@@ -245,6 +279,14 @@ class _Filing:
             fdate, source = (sig, "signature") if sig else (period, "period")
         self.checkbox = _as_bool(filing.get("aff10b5one"))
         self.remarks = filing.get("remarks")
+        flags = [f for f in (filing.get("flags") or "").split(",") if f]  # issue 6: out-of-range values
+        for flag, col in (
+            ("period_out_of_range", "period_of_report"),
+            ("signature_date_out_of_range", "signature_date"),
+            ("original_date_out_of_range", "date_of_original_submission"),
+        ):
+            if date_out_of_range(filing.get(col)):
+                flags.append(flag)
         filing.update(
             form=form,
             is_amendment=form.endswith("/A"),
@@ -252,6 +294,8 @@ class _Filing:
             filing_date=fdate,
             filing_date_source=source,
             signature_date=_as_date(filing.get("signature_date")),
+            date_of_original_submission=_as_date(filing.get("date_of_original_submission")),
+            flags=",".join(flags) or None,
             aff10b5one=self.checkbox,
             n_transactions=len(transactions),
             n_holdings=len(holdings),
@@ -385,21 +429,34 @@ class _Filing:
         )
         return notes
 
+    @staticmethod
+    def _far_dates(row: dict) -> list[str]:
+        """date_out_of_range when a derivative's exercise or expiration date is outside the storable years."""
+        far = any(date_out_of_range(row.get(c)) for c in ("exercise_date", "expiration_date"))
+        return ["date_out_of_range"] if far and row["table"] == "derivative" else []
+
     def holding(self, row: dict) -> None:
+        flags = self._far_dates(row)
         self._common(row)
         raw = row.get("shares_owned_raw")
-        shares = to_number(raw)
+        shares, out_of_range = amount(raw)
+        if out_of_range:
+            flags.append("value_out_of_range")
+        elif raw is not None and shares is None:
+            flags.append("value_missing")
         row.update(
             shares_owned=shares,
             value_owned=_as_number(row.get("value_owned")),
-            flags="value_missing" if raw is not None and shares is None else None,
+            flags=",".join(flags) or None,
         )
 
     def transaction(self, row: dict) -> None:
+        flags = self._far_dates(row)
         notes = self._common(row)
-        flags: list[str] = []
         date_raw = row.get("transaction_date_raw")
         tdate = to_date(date_raw)
+        if date_out_of_range(date_raw):  # before 1900 is also before 1990 (the older flag says it plainly)
+            flags.append("date_before_1990" if _any_date(date_raw).year < MIN_YEAR else "date_out_of_range")
         if tdate is not None and tdate.year < 1990:
             flags.append("date_before_1990")
         if tdate is not None and self.fdate is not None and tdate > self.fdate:
@@ -420,8 +477,14 @@ class _Filing:
             row.get("price_raw"),
             row.get("owned_after_raw"),
         )
-        shares, price, owned = to_number(shares_raw), to_number(price_raw), to_number(owned_raw)
-        if (shares_raw is not None and shares is None) or (price_raw is not None and price is None):
+        (shares, bad_shares), (price, bad_price), (owned, bad_owned) = map(
+            amount, (shares_raw, price_raw, owned_raw)
+        )
+        if bad_shares or bad_price or bad_owned:
+            flags.append("value_out_of_range")
+        if (shares_raw is not None and shares is None and not bad_shares) or (
+            price_raw is not None and price is None and not bad_price
+        ):
             flags.append("value_missing")
         value = shares * price if shares is not None and price is not None else None
         if (value is not None and value > IMPLAUSIBLE_VALUE) or (

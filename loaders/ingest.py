@@ -3,8 +3,9 @@
 Files are named ACCESSION.xml (others keep their file stem as a stable pseudo-accession). Filing dates come from, in
 order: the `filing_dates` argument; a `filing_dates.tsv` (accession<TAB>date) in the folder; a `MANIFEST.tsv` in the
 folder or its parent whose `notes` column carries `filed=YYYYMMDD`; else the parser's fallback (signature date).
-Already-stored accessions are skipped; corrupt files are reported and never stored; parts are written in batches so
-memory stays bounded.
+Already-stored accessions are skipped; a file that fails to parse or to store is reported, quarantined with its
+reason (loaders/quarantine.py) and skipped on later runs until its bytes change, and never blocks the rest of its
+batch; parts are written in batches so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loaders import ids
 from loaders.errors import CorruptFiling
 from loaders.parser import ParsedFiling, parse_ownership
+from loaders.quarantine import Quarantine, problems, write_isolating
 from loaders.store import Store
 
 BATCH = 2000
@@ -32,10 +35,12 @@ class IngestReport:
     cached: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     elapsed: float = 0.0
+    quarantined: int = 0  # of `failed`: still quarantined with the same bytes, so not tried again
 
     def summary(self) -> str:
+        still = f" ({self.quarantined:,} still quarantined, unchanged)" if self.quarantined else ""
         return (
-            f"{self.folder}: {self.new:,} new, {self.cached:,} already stored, {len(self.failed):,} failed "
+            f"{self.folder}: {self.new:,} new, {self.cached:,} already stored, {len(self.failed):,} failed{still} "
             f"of {self.total:,} files in {self.elapsed:.1f} s"
         )
 
@@ -78,27 +83,48 @@ def ingest_dir(
     report = IngestReport(folder=str(folder), total=len(files))
     dates = filing_dates if filing_dates is not None else read_filing_dates(folder)
     known = store.known_accessions()
+    quarantine = Quarantine(store.root)
     batch: list[ParsedFiling] = []
     for i, file in enumerate(files, 1):
         accession = file.stem
         if accession in known:
             report.cached += 1
+        elif not ids.is_file_name(accession):
+            report.failed.append((file.name, "the file name is not a plain accession or name (not stored)"))
         else:
-            blob = file.read_bytes()
-            day = dates.get(accession)
-            try:
-                parsed = parse_ownership(blob, accession, day, "index" if day else "edgar")
-            except CorruptFiling as e:
-                report.failed.append((file.name, e.reason))
-            else:
-                store.write_raw(accession, blob, durable=False)  # the source file stays on disk
-                batch.append(parsed)
+            failure = _ingest_one(file, accession, dates.get(accession), store, quarantine, batch, report)
+            if failure is None:
                 known.add(accession)
-                if len(batch) >= BATCH:
-                    report.new += store.write(batch)
-                    batch = []
+            else:
+                report.failed.append((file.name, failure))
+            if len(batch) >= BATCH:
+                report.new += write_isolating(store, batch, report.failed, quarantine)
+                batch = []
         if progress:
             progress(i, len(files), report)
-    report.new += store.write(batch)
+    report.new += write_isolating(store, batch, report.failed, quarantine)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _ingest_one(file: Path, accession: str, day, store, quarantine, batch, report) -> str | None:
+    """Parse one file into `batch` (raw copy cached); the reason it cannot be stored, else None."""
+    blob = file.read_bytes()
+    held = quarantine.holds(accession, blob)
+    if held is not None:
+        report.quarantined += 1
+        return f"still quarantined (unchanged since {held.when}): {held.reason}"
+    try:
+        parsed = parse_ownership(blob, accession, day, "index" if day else "edgar")
+    except CorruptFiling as e:
+        reason = e.reason
+    except Exception as e:  # noqa: BLE001 - a parser bug on one file must not stop the others
+        reason = f"the parser failed on it ({type(e).__name__}: {e})"
+    else:
+        reason = problems(parsed)
+        if reason is None:
+            store.write_raw(accession, blob, durable=False)  # the source file stays on disk
+            batch.append(parsed)
+            return None
+    quarantine.add(accession, reason, blob, str(file))
+    return reason

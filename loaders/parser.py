@@ -17,7 +17,9 @@ from lxml import etree
 from loaders.derive import (  # noqa: F401 - re-exported: the parser's public helpers before loaders.derive
     TENB51_RE,
     adoption_date,
+    amount,
     business_days,
+    date_out_of_range,
     derive_filing,
     filing_url,
     owner_columns,
@@ -158,12 +160,15 @@ class _Document:
         issuer_el = root.find("issuer")
         iv: Callable[[str], str | None] = (_leaves(issuer_el)[0] if issuer_el is not None else {}).get
         issuer_cik = _int(iv("issuerCik"))
+        flags = ["issuer_cik_invalid"] if iv("issuerCik") and issuer_cik is None else []  # issue 6
         self.issuer = {
             "issuer_cik": issuer_cik,
             "issuer_name": iv("issuerName"),
             "ticker": (iv("issuerTradingSymbol") or "").upper() or None,
         }
         owners = [self._owner(i, el) for i, el in enumerate(root.iterfind("reportingOwner"))]
+        if [o for o in owners if o.pop("_cik_invalid")]:
+            flags.append("owner_cik_invalid")
         self.owner_cols = owner_columns(owners)
         acc = self.accession
         filing = {
@@ -171,10 +176,10 @@ class _Document:
             "form": top.get("documentType") or "4",
             "is_amendment": None,
             "schema_version": top.get("schemaVersion"),
-            "period_of_report": to_date(top.get("periodOfReport")),
+            "period_of_report": top.get("periodOfReport"),  # dates as text: derive flags out-of-range ones
             "filing_date": self.filing_date,
             "filing_date_source": self.filing_date_source,
-            "date_of_original_submission": to_date(top.get("dateOfOriginalSubmission")),
+            "date_of_original_submission": top.get("dateOfOriginalSubmission"),
             "amends_accession": None,
             **self.issuer,
             "n_owners": len(owners),
@@ -182,11 +187,12 @@ class _Document:
             "aff10b5one": (top["aff10b5One"] or "") if "aff10b5One" in top else None,
             "remarks": top.get("remarks"),
             "signature_name": _t(root, "ownerSignature/signatureName"),
-            "signature_date": to_date(_t(root, "ownerSignature/signatureDate")),
+            "signature_date": _t(root, "ownerSignature/signatureDate"),
             "n_transactions": None,
             "n_holdings": None,
             "filing_url": None,
             "xml_url": None,
+            "flags": ",".join(flags) or None,
         }
         txs: list[dict] = []
         holds: list[dict] = []
@@ -219,6 +225,7 @@ class _Document:
             "accession": self.accession,
             "position": position,
             "owner_cik": _int(lv("rptOwnerCik")),
+            "_cik_invalid": bool(lv("rptOwnerCik")) and _int(lv("rptOwnerCik")) is None,
             "owner_name": " ".join((lv("rptOwnerName") or "").split()) or None,
             **flags,
             "officer_title": title,
@@ -286,8 +293,15 @@ class _Document:
         return row
 
 
+MAX_CIK = 9_999_999_999
+
+
 def _int(raw: str | None) -> int | None:
+    """A CIK from its text ("0001234567" -> 1234567); None when absent or not 1..MAX_CIK (a 25-digit CIK)."""
     if not raw:
         return None
     digits = "".join(ch for ch in raw if ch.isdigit())
-    return int(digits) if digits else None
+    if not digits or len(digits.lstrip("0")) > 10:
+        return None
+    value = int(digits)
+    return value if 0 < value <= MAX_CIK else None

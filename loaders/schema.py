@@ -42,6 +42,8 @@ FILINGS: dict[str, str] = {
     "n_holdings": I,
     "filing_url": S,  # EDGAR filing index page
     "xml_url": S,  # raw XML on EDGAR
+    # issue 6: values out of range become null with a flag (FILING_FLAGS); most of them quarantine the filing
+    "flags": S,
 }
 
 OWNERS: dict[str, str] = {
@@ -169,6 +171,19 @@ TRANSACTION_FLAGS = {
     "value_missing": "shares or price not a number as filed",
     "tenb51_conflict": "10b5-1 checkbox and the footnotes or remarks disagree",
     "price_outside_range": "price lies outside the range its own footnote gives",
+    # issue 6
+    "value_out_of_range": "shares, price or holding negative, infinite or absurdly large as filed; stored as null",
+    "date_out_of_range": "a date outside the years 1900-2261 as filed; stored as null",
+}
+
+# issue 6: flags on a filing; all but original_date_out_of_range quarantine it (loaders/quarantine.py): a filing
+# whose issuer, owner or own dates are impossible cannot be placed
+FILING_FLAGS = {
+    "issuer_cik_invalid": "the issuer CIK is not a CIK (1 to 10 digits)",
+    "owner_cik_invalid": "a reporting owner's CIK is not a CIK (1 to 10 digits)",
+    "signature_date_out_of_range": "the signature date is outside the years 1900-2261",
+    "period_out_of_range": "the period of report is outside the years 1900-2261",
+    "original_date_out_of_range": "the date of the original submission is outside the years 1900-2261",
 }
 
 
