@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("modules", nargs="*", help="modules to mutate (default: every target that exists)")
     ap.add_argument("--list", action="store_true", help="count mutants only")
+    ap.add_argument(
+        "--out", default="artifacts/mutants.txt", help="where the summary and survivors are written"
+    )
     args = ap.parse_args(argv)
     modules = args.modules or [m for m in TARGETS if (ROOT / m).is_file()]
     plan = {m: mutants_of(m) for m in modules}
@@ -210,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     score = f"TOTAL: {killed}/{total} killed ({killed / max(1, total):.1%})"
     lines.append(score)
     print(score)
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    (ROOT / "artifacts" / "mutants.txt").write_text("\n".join(lines) + "\n")
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
     return 0
 
 
