@@ -470,6 +470,8 @@ class MinAmount(Filter):
 class Filters:
     """Every filter of a view; immutable, hashable, compared by value. Declaration order = sentence order."""
 
+    _values: dict[str, Any]  # set once in __init__ (object.__setattr__): the value of every filter by name
+
     codes = Codes("codes", OPEN_MARKET, "transaction code")
     insider = Insider("insider", None, "insider")
     roles = Roles("role", "role", tuple(ROLES))

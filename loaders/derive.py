@@ -456,7 +456,10 @@ class _Filing:
         date_raw = row.get("transaction_date_raw")
         tdate = to_date(date_raw)
         if date_out_of_range(date_raw):  # before 1900 is also before 1990 (the older flag says it plainly)
-            flags.append("date_before_1990" if _any_date(date_raw).year < MIN_YEAR else "date_out_of_range")
+            far = _any_date(date_raw)
+            flags.append(
+                "date_before_1990" if far is not None and far.year < MIN_YEAR else "date_out_of_range"
+            )
         if tdate is not None and tdate.year < 1990:
             flags.append("date_before_1990")
         if tdate is not None and self.fdate is not None and tdate > self.fdate:

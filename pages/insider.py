@@ -25,7 +25,7 @@ if query.strip():
         labels = {int(r.owner_cik): f"{r.owner_name} · CIK {r.owner_cik} · {r.issuers} · {r.n_filings} filings"
                   for r in found.itertuples()}  # fmt: skip
         current = f.insider if f.insider in labels else None
-        pick = st.selectbox("Matches", options=list(labels), format_func=labels.get,
+        pick = st.selectbox("Matches", options=list(labels), format_func=lambda c: labels.get(c, str(c)),
                             index=list(labels).index(current) if current else 0, key="insider_pick")  # fmt: skip
         if pick != f.insider:
             state.set_insider(pick)

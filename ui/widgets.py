@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 
 import pandas as pd
@@ -40,7 +41,7 @@ def chart(
     if export.static_export_available():
         for col, fmt, mime in zip(cols[:3], ("png", "svg", "pdf"), ("image/png", "image/svg+xml", "application/pdf"),
                                   strict=True):  # fmt: skip
-            col.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
+            col.download_button(fmt.upper(), data=functools.partial(export.to_image, fig, fmt), mime=mime,
                                 file_name=export.export_name(ext=fmt, **names), key=f"dl-{key}-{fmt}",
                                 on_click="ignore", width="stretch")  # fmt: skip
     else:
