@@ -563,3 +563,24 @@ def test_owner_columns_list_every_owner():
                    transactions=[Tx("2023-05-01", "S", 1, 1.0, "D", 0)])  # fmt: skip
     (r,) = parse_ownership(xml, "0001234567-23-000003", "2023-05-03").transactions
     assert (r["owner_ciks"], r["owner_names"], r["n_owners"]) == ("5|6", "Fund LP|Fund GP", 2)
+
+
+def test_store_range_boundaries():
+    """Guards against moving the store's limits (issue 6): years 1900..2261 and amounts up to 10^15 are kept,
+    one step beyond is null and flagged; typed dates and non-finite numbers get the same limits."""
+    from loaders.derive import _as_date, _as_number, amount, date_out_of_range
+
+    assert [to_date(d) for d in ("1900-01-01", "1899-12-31", "2261-12-31", "2262-01-01")] == [
+        dt.date(1900, 1, 1), None, dt.date(2261, 12, 31), None,
+    ]  # fmt: skip
+    assert [date_out_of_range(d) for d in ("1900-01-01", "1899-12-31", dt.date(2261, 12, 31), "2262-01-01")] == [
+        False, True, False, True,
+    ]  # fmt: skip
+    assert amount("1000000000000000") == (1e15, False) and amount("1000000000000001") == (None, True)
+    assert (
+        amount(-1.0) == (None, True)
+        and amount(float("inf")) == (None, True)
+        and amount(None) == (None, False)
+    )
+    assert _as_date(dt.date(1899, 12, 31)) is None and _as_date(dt.date(1900, 1, 1)) == dt.date(1900, 1, 1)
+    assert _as_number(float("nan")) is None and _as_number(3) == 3.0
