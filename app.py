@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import market, state
 from ui.data import settings
 from ui.text import plain
 
@@ -25,7 +25,18 @@ PAGES = [
     st.Page("pages/explorer.py", title="Filings explorer", icon=":material/table_view:", url_path="explorer"),
 ]
 
-nav = st.navigation(PAGES)
+MARKET_PAGES = [
+    st.Page("pages/latest.py", title="Latest filings", icon=":material/bolt:", url_path="latest"),
+    st.Page("pages/screener.py", title="Screener", icon=":material/filter_alt:", url_path="screener"),
+    st.Page("pages/clusters.py", title="Cluster buys", icon=":material/groups:", url_path="clusters"),
+    st.Page("pages/market.py", title="Market flow", icon=":material/bar_chart:", url_path="market"),
+]
+
+nav = st.navigation({"Issuers and insiders": PAGES, "Whole market": MARKET_PAGES})
+if nav.url_path in market.PATHS:  # market pages keep their own controls, in the sidebar and the URL
+    st.sidebar.caption("Data: SEC EDGAR Forms 3, 4, 5. Not investment advice.")
+    nav.run()
+    st.stop()
 st.sidebar.markdown("### Filters")
 state.sidebar()
 for notice in state.notices():

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import pandas as pd
 
@@ -526,10 +526,10 @@ class Filters:
     def __reduce__(self):
         return (_rebuild, (type(self), dict(self._values)))
 
-    def replace(self, **changes: Any) -> Filters:
+    def replace(self, **changes: Any) -> Self:
         return type(self)(**{**self._values, **changes})
 
-    def with_range(self, default: tuple[dt.date, dt.date] | None) -> Filters:
+    def with_range(self, default: tuple[dt.date, dt.date] | None) -> Self:
         """These filters with start/end filled from `default` where unset."""
         if default is None:
             return self
@@ -546,7 +546,7 @@ class Filters:
         return q
 
     @classmethod
-    def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[Filters, list[Notice]]:
+    def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[Self, list[Notice]]:
         """Filters from query parameters, and a plain message for every value that was ignored or clamped."""
         values: dict[str, Any] = {}
         notices: list[Notice] = []
@@ -570,7 +570,7 @@ class Filters:
         return cls(**values), notices
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str | list[str]]) -> Filters:
+    def from_query(cls, query: Mapping[str, str | list[str]]) -> Self:
         """Filters from query parameters; anything unreadable is ignored (defaults kept). Never raises."""
         return cls.parse_query(query)[0]
 
@@ -655,8 +655,14 @@ def two_years_to(end: dt.date) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def default_range(frame: pd.DataFrame, column: str = "filing_date") -> tuple[dt.date, dt.date] | None:
-    """The two years up to the latest filing loaded (None when nothing is loaded)."""
+def default_range(
+    frame: pd.DataFrame, column: str = "filing_date", today: dt.date | None = None
+) -> tuple[dt.date, dt.date] | None:
+    """The two years up to the latest PLAUSIBLE filing loaded: a date after today (a typo, a clock error) never moves
+    the range; only future dates -> the two years up to today; None when nothing is loaded."""
     if frame is None or frame.empty or frame[column].isna().all():
         return None
-    return two_years_to(frame[column].max().date())
+    today = today or dt.date.today()
+    dates = pd.to_datetime(frame[column]).dropna()
+    plausible = dates[dates <= pd.Timestamp(today)]
+    return two_years_to(plausible.max().date() if not plausible.empty else today)

@@ -194,3 +194,18 @@ def checkbox_disagreements(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFr
         footnotes=rows["footnotes"].fillna("").str.slice(0, 400),
     )
     return out[cols].sort_values(["filing_date", "accession"]).reset_index(drop=True)
+
+
+def market_scope(f) -> tuple[str, list]:
+    """(SQL over `transactions t`, params): the rows the plans page reads when no issuer is chosen: sales in the
+    range, and, from a year before it, plan adoptions, plan sales and checkbox conflicts (for adoption -> first sale),
+    under every other filter. The page then applies its filters to these rows as usual."""
+    import datetime as dt
+
+    where, params = f.sql_where("t", skip=("codes", "start", "plan", "min_value"))
+    since = f.start - dt.timedelta(days=365)
+    return (
+        f"({where}) AND t.transaction_date >= ? AND (t.code = 'S' OR t.plan_adoption_date IS NOT NULL "
+        "OR coalesce(t.flags, '') LIKE '%tenb51_conflict%')",
+        [*params, since],
+    )

@@ -3,6 +3,8 @@ formats and the empty state are defined once here so every chart looks the same.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -219,4 +221,167 @@ def plan_activity_figure(activity: pd.DataFrame, unit: str = "$", freq: str = "M
     fig.update_xaxes(title_text=per.capitalize())
     fig = _layout(fig, full_title, "US$ sold" if unit == "$" else "Shares sold", unit == "$")
     fig.update_layout(margin=dict(r=80))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- market pages
+PERIOD_WORDS = {"W": "week", "M": "month", "Q": "quarter"}
+_PERIOD_DAYS = {"W": 7, "M": 30.44, "Q": 91.3}
+
+
+def _nice_step(span: float, n: int = 6) -> float:
+    raw = max(span, 1e-9) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if raw <= m * mag)
+
+
+def money_axis(fig: go.Figure, values, axis: str = "yaxis", n: int = 6) -> go.Figure:
+    """Money ticks written like the rest of the app ($0, $250K, -$1.5M), never SI's "500m" or repeated labels."""
+    from analytics.filters import fmt_money
+
+    vals = [float(v) for v in values if v is not None and v == v]
+    lo, hi = min([0.0, *vals]), max([0.0, *vals])
+    if lo == hi:
+        hi = lo + 1.0
+    step = _nice_step(hi - lo, n)
+    first = math.floor(lo / step) * step
+    ticks = [first + i * step for i in range(int(math.ceil((hi - first) / step)) + 1)]
+    labels = [fmt_money(t) if abs(t) >= 1 or t == 0 else f"${t:,.2f}" for t in ticks]
+    fig.update_layout({axis: dict(tickmode="array", tickvals=ticks, ticktext=labels)})
+    return fig
+
+
+def period_axis(fig: go.Figure, periods: pd.Series, freq: str, axis: str = "xaxis") -> go.Figure:
+    """A date axis for bars per week/month/quarter: padded by half a period (a single bar gets a sensible axis),
+    ticks on whole periods, labelled with month names, never clock times."""
+    p = pd.to_datetime(pd.Series(periods)).dropna()
+    if p.empty:
+        return fig
+    half = pd.Timedelta(days=_PERIOD_DAYS[freq] / 2)
+    lo, hi = p.min() - half, p.max() + half
+    months = (hi - lo).days / 30.44
+    if freq == "W" and months <= 4:
+        weeks = max(1, math.ceil((hi - lo).days / 7 / 8))
+        spec = dict(dtick=weeks * 7 * 86_400_000, tick0=p.min(), tickformat="%d %b %Y")
+    elif months <= 14:
+        spec = dict(dtick="M1", tickformat="%b %Y")
+    elif months <= 40:
+        spec = dict(dtick="M3", tickformat="%b %Y")
+    elif months <= 80:
+        spec = dict(dtick="M6", tickformat="%b %Y")
+    else:
+        spec = dict(dtick="M12", tickformat="%Y")
+    fig.update_layout({axis: dict(range=[lo, hi], type="date", **spec)})
+    return fig
+
+
+def market_flow_figure(flow: pd.DataFrame, freq: str = "M", title: str = "Net insider $ flow, whole market"):
+    """Bars per week/month/quarter: open-market buys up, sales down split by 10b5-1 status, the net as a line."""
+    per = PERIOD_WORDS[freq]
+    full_title = f"{title} per {per} (US$)"
+    if flow is None or flow.empty:
+        return empty_figure(full_title, "No open-market trades match these filters")
+    fmt = {"W": "week of %{x|%d %b %Y}", "M": "%{x|%b %Y}", "Q": "quarter from %{x|%b %Y}"}[freq]
+    fig = go.Figure()
+    buys = flow[flow["direction"] == "Buy"].groupby("period", as_index=False)[["value", "trades"]].sum()
+    if not buys.empty:
+        fig.add_bar(x=buys["period"], y=buys["value"], name="Purchases (P)", marker_color=BUY,
+                    customdata=buys["trades"],
+                    hovertemplate=fmt + "<br>Purchases: %{y:$,.0f}<br>%{customdata:,} trades<extra></extra>")  # fmt: skip
+    for plan, (color, hatch) in PLAN_STYLE.items():
+        sells = flow[(flow["direction"] == "Sell") & (flow["plan"] == plan)]
+        if sells.empty:
+            continue
+        fig.add_bar(x=sells["period"], y=sells["value"], name=f"Sales (S): {plan}", marker_color=color,
+                    marker_pattern_shape=hatch, customdata=sells["trades"],
+                    hovertemplate=fmt + f"<br>Sales ({plan}): %{{y:$,.0f}}<br>%{{customdata:,}} trades<extra></extra>")  # fmt: skip
+    net = flow.groupby("period", as_index=False)["value"].sum()
+    fig.add_scatter(x=net["period"], y=net["value"], name="Net", mode="lines+markers", line=dict(color=NET, width=2),
+                    hovertemplate=fmt + "<br>Net: %{y:$,.0f}<extra></extra>")  # fmt: skip
+    fig.update_layout(barmode="relative", bargap=0.15)
+    fig = _layout(fig, full_title, "US$ (purchases up, sales down)", money=True)
+    per_period = flow.assign(up=flow["value"].clip(lower=0), down=flow["value"].clip(upper=0))
+    sums = per_period.groupby("period")[["up", "down"]].sum()
+    money_axis(fig, [*sums["up"], *sums["down"]])
+    period_axis(fig, flow["period"], freq)
+    # the title names the period; the legend sits in its own strip at the bottom of the figure, so it never
+    # covers the tick labels even when it wraps on a phone
+    fig.update_layout(height=480, margin=dict(b=120),
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0))  # fmt: skip
+    return fig
+
+
+def buy_sell_ratio_figure(ratio: pd.DataFrame, freq: str = "M",
+                          title: str = "Insider buy/sell ratio, whole market") -> go.Figure:  # fmt: skip
+    """Filings with a purchase per filing with a sale, per period (a line), with a dotted 1 = as many as."""
+    per = PERIOD_WORDS[freq]
+    full_title = f"{title} per {per}"
+    rows = ratio[ratio["ratio"].notna()] if ratio is not None and not ratio.empty else ratio
+    if rows is None or rows.empty:
+        return empty_figure(full_title, "No open-market sales in range (the ratio needs at least one)")
+    fmt = {"W": "week of %{x|%d %b %Y}", "M": "%{x|%b %Y}", "Q": "quarter from %{x|%b %Y}"}[freq]
+    fig = go.Figure()
+    fig.add_scatter(x=rows["period"], y=rows["ratio"], mode="lines+markers", name="Buy/sell ratio",
+                    line=dict(color=NET, width=2),
+                    customdata=rows[["buy_filings", "sell_filings"]].values,
+                    hovertemplate=fmt + "<br>Ratio: %{y:.2f}<br>%{customdata[0]:,} filings with purchases, "
+                    "%{customdata[1]:,} with sales<extra></extra>")  # fmt: skip
+    fig.add_hline(y=1, line=dict(color="#999", dash="dot"))
+    fig = _layout(fig, full_title, "Purchase filings per sale filing", money=False, height=360)
+    top = max(1.2, float(rows["ratio"].max()) * 1.1)
+    fig.update_yaxes(range=[0, top], tickformat=".2~f")
+    period_axis(fig, rows["period"], freq)
+    fig.update_layout(showlegend=False, margin=dict(b=60))
+    return fig
+
+
+def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insider buying") -> go.Figure:
+    """Horizontal bars: net open-market buying (purchases - sales, $) per issuer, largest on top."""
+    if top is None or top.empty:
+        return empty_figure(title, "No issuer with net insider buying in range")
+    rows = top.sort_values("net").tail(20)
+    labels = rows["ticker"].fillna("").where(rows["ticker"].fillna("").str.len() > 0, rows["issuer_name"])
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=rows["net"], orientation="h", marker_color=BUY, name="Net buying",
+                customdata=rows[["issuer_name", "bought", "sold", "buyers"]].values,
+                hovertemplate="<b>%{y}</b> %{customdata[0]}<br>Net: %{x:$,.0f}<br>Bought %{customdata[1]:$,.0f}, "
+                "sold %{customdata[2]:$,.0f}<br>%{customdata[3]:,} buyers<extra></extra>")  # fmt: skip
+    fig = _layout(fig, title, "", money=False, height=max(320, 28 * len(rows) + 120))
+    money_axis(fig, rows["net"], axis="xaxis", n=4)
+    fig.update_xaxes(title_text="Net purchases minus sales (US$)")
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None) -> go.Figure:
+    """One cluster's purchases on a timeline: a row per insider, a marker per purchase (area ~ $, hover: shares,
+    price, role), the cluster's window shaded."""
+    if trades is None or trades.empty:
+        return empty_figure(title, "No purchases in this window")
+    fig = go.Figure()
+    biggest = float(trades["value"].fillna(0).max()) or 1.0
+    names = sorted(trades["owner_name"].fillna("?").astype(str).unique())
+    for i, name in enumerate(names):
+        rows = trades[trades["owner_name"].fillna("?").astype(str) == name]
+        sizes = 12 + 34 * (rows["value"].fillna(0) / biggest) ** 0.5
+        fig.add_scatter(x=rows["transaction_date"], y=[name] * len(rows), mode="markers", name=name,
+                        marker=dict(size=sizes, color=PALETTE[i % len(PALETTE)], opacity=0.85,
+                                    line=dict(color="white", width=1)),
+                        customdata=rows[["value", "shares", "price", "role"]].fillna("").values,
+                        hovertemplate="<b>%{x|%Y-%m-%d}</b> %{y}<br>%{customdata[0]:$,.0f}: %{customdata[1]:,.0f} "
+                        "shares at $%{customdata[2]:,.2f}<br>%{customdata[3]}<extra></extra>")  # fmt: skip
+    if window:
+        fig.add_vrect(x0=window[0], x1=window[1], fillcolor=BUY, opacity=0.07, line_width=0)
+    fig = _layout(
+        fig, title + " (marker area ~ $ bought)", "", money=False, height=max(300, 60 * len(names) + 160)
+    )
+    lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)
+    hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max()) + pd.Timedelta(days=2)
+    days = (hi - lo).days
+    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b %Y",
+                     dtick=86_400_000 * max(1, math.ceil(days / 7)))  # fmt: skip
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=names[::-1], automargin=True,
+                     tickformat=None)  # fmt: skip
+    fig.update_layout(showlegend=False)
     return fig

@@ -1,4 +1,5 @@
-"""Command line: python -m loaders pull NLY | pull-insider CIK | ingest DIR | status | compact.
+"""Command line: python -m loaders pull NLY | pull-insider CIK | ingest DIR | sync | status [--json] |
+export TABLE --out FILE | compact.
 
 Exit codes: 0 all done; 1 some filings failed or are still quarantined (after the summary); 2 an error stopped
 the command (after the summary of what was done); 130 interrupted.
@@ -68,12 +69,26 @@ def main(argv: list[str] | None = None) -> int:
     _network_options(p, argparse.SUPPRESS)
     p = sub.add_parser("ingest", help="ingest a local folder of ownership XML files")
     p.add_argument("folder")
-    sub.add_parser("status", help="what the store holds")
+    p = sub.add_parser("status", help="what the store holds")
+    p.add_argument("--json", action="store_true", help="one JSON object (counts, quarters, by_source)")
     sub.add_parser("compact", help="merge the store's Parquet parts")
+    p = sub.add_parser("sync", help="the whole market: SEC quarterly insider data sets, then the daily tail")
+    p.add_argument("--from", dest="first", help="first quarter, e.g. 2006q1 (default: the last 8 published)")
+    p.add_argument("--to", dest="last", help="last quarter (default: the latest published)")
+    p.add_argument(
+        "--tail", dest="tail", action="store_true", default=True, help="then pull the filings after it"
+    )
+    p.add_argument("--no-tail", dest="tail", action="store_false", help="data sets only")
+    _network_options(p, argparse.SUPPRESS)
+    p = sub.add_parser("export", help="write the live (not superseded) rows of a table to Parquet or CSV")
+    p.add_argument("table", choices=["transactions", "holdings", "filings"])
+    p.add_argument("--out", required=True, help="FILE.parquet or FILE.csv")
     args = parser.parse_args(argv)
     settings = _settings(args)
     store = Store(settings.data_dir)
     try:
+        if args.cmd in ("pull", "pull-insider", "ingest", "sync", "compact"):
+            store.open()  # a writer: first remove what a killed writer left behind (orphan parts, temp files)
         return _run(args, settings, store)
     except LoaderError as e:
         report = getattr(e, "report", None)
@@ -165,6 +180,21 @@ def _run(args, settings: Settings, store: Store) -> int:
         print(ingested.summary())
         _print_failed(ingested.failed)
         return 1 if ingested.failed else 0
+    if args.cmd == "sync":
+        return _sync(args, settings, store)
+    if args.cmd == "export":
+        from loaders.export import export
+
+        n = export(store, args.table, args.out)
+        print(f"wrote {n:,} {args.table} rows to {args.out}")
+        return 0
+    if args.cmd == "status" and args.json:
+        import json
+
+        from loaders.export import status
+
+        print(json.dumps(status(store), default=str))
+        return 0
     if args.cmd == "compact":
         print(f"removed {store.compact()} parts")
         return 0
@@ -182,6 +212,34 @@ def _run(args, settings: Settings, store: Store) -> int:
         print(issuers.sort_values("n_filings", ascending=False).head(20).to_string(index=False))
     _print_quarantine(store)
     return 0
+
+
+def _sync(args, settings: Settings, store: Store) -> int:
+    from loaders.edgar import EdgarClient
+    from loaders.sync import sync
+
+    bar = _Bar("sync")
+    bar.bar.unit = "step"
+    client = EdgarClient(settings, store, on_pause=_say_paused)
+    try:
+        report = sync(
+            settings=settings,
+            store=store,
+            first=args.first,
+            last=args.last,
+            tail=args.tail,
+            progress=bar,
+            client=client,
+        )
+    finally:
+        bar.close()
+    print(report.summary())
+    _print_failed(report.failed, 100)
+    if report.missing:
+        print(f"  not published on EDGAR's data sets page: {', '.join(report.missing)}")
+    for problem in report.problems[:20]:
+        print(f"  note {problem}")
+    return 1 if report.failed else 0
 
 
 def _print_quarantine(store: Store) -> None:

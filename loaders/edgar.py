@@ -55,6 +55,9 @@ from loaders.gate import MAX_BLOCK_SECONDS, Gate, Pause, block_seconds, gate_for
 from loaders.store import Store
 
 OWNERSHIP_FORMS = frozenset({"3", "3/A", "4", "4/A", "5", "5/A"})
+PERIODIC_FORMS = frozenset(
+    {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
+)  # the reports that end a cooling-off
 MB = 1024 * 1024
 
 
@@ -75,9 +78,6 @@ LIMITS: dict[str, Limit] = {
     "dataset": Limit(1024 * MB, 1800.0),  # quarterly insider data set zips
 }
 ERROR_BODY_BYTES = 64 * 1024  # enough to recognise the SEC's rate-block page
-PERIODIC_FORMS = frozenset(
-    {"10-Q", "10-K", "10-QT", "10-KT", "10-K405"}
-)  # the reports that end a cooling-off
 MAX_ATTEMPTS = 6
 MAX_CONNECT_ATTEMPTS = 3  # an unreachable host should fail fast, not after a minute of backoff
 MAX_BLOCKS = 3  # blocks in a row for one request before giving up (the SEC extends blocks while we knock)
@@ -575,6 +575,59 @@ class EdgarClient:
     def fetch_xml(self, ref: FilingRef) -> bytes:
         return self.get(self.xml_url(ref), kind="filing")
 
+    # ------------------------------------------------------------------ market data sets and indexes (issue 9)
+    def dataset_page_url(self) -> str:
+        return f"{self.settings.www}/data-research/sec-markets-data/insider-transactions-data-sets"
+
+    def dataset_quarters(self) -> dict[str, str]:
+        """{"2023q1": zip URL} of every quarter the SEC's data sets page links (structureddata and
+        datastandardsinnovation folders alike); never cached (a new quarter appears a few weeks after its end)."""
+        page = self.get(self.dataset_page_url(), kind="index").decode("utf-8", errors="replace")
+        out: dict[str, str] = {}
+        for href in re.findall(r"""href\s*=\s*["']([^"']+)["']""", page, re.I):
+            m = _DATASET_ZIP.search(href)
+            if not m:
+                continue
+            url = href if href.startswith("http") else f"{self.settings.www}/{href.lstrip('/')}"
+            out.setdefault(f"{m.group(1)}q{m.group(2)}", url)
+        if not out:
+            raise EdgarUnavailable(
+                f"EDGAR's data sets page ({self.dataset_page_url()}) lists no insider transactions data set"
+            )
+        return out
+
+    def fetch_dataset(self, url: str) -> bytes:
+        return self.get(url, kind="dataset")
+
+    def form_index(self, year: int, quarter: int) -> list[IndexEntry]:
+        """Forms 3/4/5 (and amendments) of EDGAR's quarterly form.idx."""
+        url = f"{self.settings.www}/Archives/edgar/full-index/{year}/QTR{quarter}/form.idx"
+        return parse_form_index(self.get(url, kind="index"))
+
+    def daily_form_index(self, day) -> list[IndexEntry]:
+        """Forms 3/4/5 (and amendments) of one day's form.idx; [] when EDGAR has none for that day (404)."""
+        q = (day.month - 1) // 3 + 1
+        url = f"{self.settings.www}/Archives/edgar/daily-index/{day.year}/QTR{q}/form.{day:%Y%m%d}.idx"
+        try:
+            return parse_form_index(self.get(url, kind="index"))
+        except EdgarNotFound:
+            return []
+
+    def filing_xml_url(self, entry: IndexEntry) -> str:
+        """The raw ownership XML of an index entry, found in its folder's index.json (not the XSL rendering)."""
+        folder = f"{self.settings.www}/Archives/edgar/data/{entry.cik}/{entry.accession.replace('-', '')}"
+        try:
+            listing = json.loads(self.get(f"{folder}/index.json", kind="json"))
+            items = listing["directory"]["item"]
+            names = [str(i["name"]) for i in items if str(i.get("type", "")).lower() != "folder.gif"]
+        except (ValueError, KeyError, TypeError):
+            raise EdgarUnavailable(f"EDGAR sent an unreadable folder listing for {folder}") from None
+        xml = [n for n in names if n.lower().endswith(".xml") and "/" not in n]
+        if not xml:
+            raise EdgarNotFound(f"EDGAR's folder {folder} holds no ownership XML")
+        preferred = [n for n in xml if n.startswith(entry.accession)] or xml
+        return f"{folder}/{preferred[0]}"
+
     # ------------------------------------------------------------------ issue 8: periodic reports
     def periodic_reports(self, cik: int) -> list[dict]:
         """The 10-Q/10-K filings of an issuer from its submissions feed: [{form, report_date, filing_date,
@@ -599,6 +652,42 @@ class EdgarClient:
                     out.append({"form": forms[i], "report_date": reports[i], "filing_date": cols["filingDate"][i],
                                 "accession": acc})  # fmt: skip
         return out
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One ownership filing listed in an EDGAR form.idx."""
+
+    form: str
+    cik: int
+    filing_date: str  # YYYY-MM-DD
+    accession: str
+
+
+_DATASET_ZIP = re.compile(r"(\d{4})q([1-4])_form345\.zip", re.I)
+_INDEX_FILE = re.compile(r"edgar/data/(\d+)/(\d{10}-\d{2}-\d{6})\.txt$")
+
+
+def parse_form_index(body: bytes) -> list[IndexEntry]:
+    """Forms 3/4/5 (and /A) of a form.idx (fixed width: form type, company, CIK, date filed, file name), one entry
+    per accession (EDGAR lists a Form 4 once per filer)."""
+    out: dict[str, IndexEntry] = {}
+    started = False
+    for line in body.decode("latin-1").splitlines():
+        if not started:
+            started = line.startswith("-----")
+            continue
+        parts = line.split()
+        if len(parts) < 4:
+            continue
+        m = _INDEX_FILE.search(parts[-1])
+        form = line[:12].strip()
+        if not m or form not in OWNERSHIP_FORMS:
+            continue
+        day = parts[-2]
+        day = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if len(day) == 8 and day.isdigit() else day
+        out.setdefault(m.group(2), IndexEntry(form, int(parts[-3]), day, m.group(2)))
+    return list(out.values())
 
 
 # ---------------------------------------------------------------------------------------------- listing shapes
@@ -678,4 +767,13 @@ def _clock_time(ts: float) -> str:
         return "a while"
 
 
-__all__ = ["EdgarClient", "FilingRef", "LIMITS", "Limit", "LoaderError", "parse_retry_after"]
+__all__ = [
+    "EdgarClient",
+    "FilingRef",
+    "IndexEntry",
+    "LIMITS",
+    "Limit",
+    "LoaderError",
+    "parse_form_index",
+    "parse_retry_after",
+]

@@ -23,7 +23,10 @@ from loaders.parser import ParsedFiling, parse_ownership
 from loaders.quarantine import Quarantine, problems, write_isolating
 from loaders.store import Store
 
-BATCH = 2000
+BATCH = 2000  # filings per store write at most ...
+BATCH_BYTES = (
+    64 * 1024 * 1024
+)  # ... and at most this much raw XML (ten 20 MB filings must not share one batch)
 _FILED = re.compile(r"filed=(\d{4})(\d{2})(\d{2})")
 
 
@@ -85,6 +88,7 @@ def ingest_dir(
     known = store.known_accessions()
     quarantine = Quarantine(store.root)
     batch: list[ParsedFiling] = []
+    batch_bytes = 0
     for i, file in enumerate(files, 1):
         accession = file.stem
         if accession in known:
@@ -95,11 +99,12 @@ def ingest_dir(
             failure = _ingest_one(file, accession, dates.get(accession), store, quarantine, batch, report)
             if failure is None:
                 known.add(accession)
+                batch_bytes += file.stat().st_size
             else:
                 report.failed.append((file.name, failure))
-            if len(batch) >= BATCH:
+            if len(batch) >= BATCH or batch_bytes >= BATCH_BYTES:
                 report.new += write_isolating(store, batch, report.failed, quarantine)
-                batch = []
+                batch, batch_bytes = [], 0
         if progress:
             progress(i, len(files), report)
     report.new += write_isolating(store, batch, report.failed, quarantine)

@@ -32,7 +32,8 @@ from loaders.parser import ParsedFiling, parse_ownership
 from loaders.quarantine import Quarantine, problems, write_isolating
 from loaders.store import Store
 
-WRITE_EVERY = 250
+WRITE_EVERY = 250  # filings per store write at most, and at most WRITE_BYTES of raw XML
+WRITE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -202,6 +203,7 @@ def _fetch_all(
     client, store, settings, todo: list[FilingRef], report: PullReport, progress, before: int
 ) -> None:
     batch: list[ParsedFiling] = []
+    batch_bytes = 0
     quarantine = Quarantine(store.root)
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
@@ -218,9 +220,10 @@ def _fetch_all(
                     else:
                         if outcome.parsed is not None:
                             batch.append(outcome.parsed)
-                            if len(batch) >= WRITE_EVERY:
+                            batch_bytes += _raw_size(store, outcome.parsed.accession)
+                            if len(batch) >= WRITE_EVERY or batch_bytes >= WRITE_BYTES:
                                 report.new += write_isolating(store, batch, report.failed, quarantine)
-                                batch = []
+                                batch, batch_bytes = [], 0
                         else:
                             report.failed.append((ref.accession, outcome.failure or "failed"))
                             report.quarantined += outcome.still_quarantined
@@ -237,6 +240,13 @@ def _fetch_all(
                 report.new += write_isolating(store, batch, report.failed, quarantine)
     finally:
         client.resume()
+
+
+def _raw_size(store: Store, accession: str) -> int:
+    try:
+        return store.raw_path(accession).stat().st_size
+    except OSError:
+        return 4096
 
 
 def _fatal(e: LoaderError) -> bool:

@@ -154,6 +154,33 @@ FOOTNOTES: dict[str, str] = {
     "text": S,
 }
 
+# --- issue 9 (market data sets, scalable store): appended columns, filled by every path that builds rows ---
+FILINGS.update(
+    {
+        "source": S,  # xml (the filing's own XML) | dataset (SEC quarterly insider data set)
+        "first_owner_cik": I,  # CIK of the first reporting owner (amendment matching without a join)
+        "row_kinds": S,  # kinds of rows the filing holds, "nonDerivative:T,derivative:H" (what a 4/A restates)
+    }
+)
+OWNERS.update({"source": S, "issuer_cik": I})  # issuer_cik: lets a one-issuer query skip other issuers' parts
+FOOTNOTES.update({"source": S, "issuer_cik": I})
+for _rows in (TRANSACTIONS, HOLDINGS):
+    _rows.update(
+        {
+            "source": S,
+            # fields the SEC's positional quirk may have moved between rows of this filing (data-set rows whose XML
+            # we do not hold), comma-separated column names ("nature,deemed_execution_date"); <NA> = as filed
+            "unverified": S,
+        }
+    )  # columns the store fills when it writes rows (loaders.store.enrich), not the parser
+STORE_FILLED: dict[str, set[str]] = {
+    "filings": {"source", "first_owner_cik", "row_kinds"},
+    "owners": {"source", "issuer_cik"},
+    "footnotes": {"source", "issuer_cik"},
+    "transactions": {"source", "unverified"},
+    "holdings": {"source", "unverified"},
+}
+
 SCHEMAS: dict[str, dict[str, str]] = {
     "filings": FILINGS,
     "owners": OWNERS,

@@ -20,11 +20,13 @@ loaded = set(data.issuers()["ticker"].dropna())
 if not pulls.ensure_loaded(f.tickers, loaded):
     st.stop()
 
-frames = data.load(f.tickers, issuer_ciks=pulls.pulled_ciks(f.tickers))
+ciks = tuple(pulls.pulled_ciks(f.tickers))
+rng = state.shown_range() or data.issuer_range(f.tickers, ciks)  # read only the range's filings (SQL decides)
+frames = data.load(f.tickers, issuer_ciks=ciks, since=rng[0] if rng else None)
 if frames.filings.empty:
     st.warning(f"No filings are stored for {', '.join(f.tickers)}.")
     st.stop()
-fr = f.with_range(state.shown_range() or default_range(frames.filings))
+fr = f.with_range(rng or default_range(frames.filings))
 tx = apply_filters(frames.transactions, fr)
 scope = apply_filters(frames.transactions, fr, skip=("codes", "plan", "min_value"))
 names = ", ".join(dict.fromkeys(frames.filings.sort_values("filing_date")["issuer_name"].dropna().iloc[::-1]))

@@ -16,11 +16,15 @@ f = state.current()
 st.title("Rule 10b5-1 trading plans")
 if f.tickers and not pulls.ensure_loaded(f.tickers, set(data.issuers()["ticker"].dropna())):
     st.stop()
-frames = data.load(f.tickers)
+if f.tickers:
+    frames = data.load(f.tickers)
+    fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(codes=("S",))
+else:  # every issuer: only the rows this page reads, selected in DuckDB (the store may hold the whole market)
+    fr = f.with_range(state.shown_range() or state.default_range_for(())).replace(codes=("S",))
+    frames = data.load_where(*plans.market_scope(fr)) if fr.start else data.load(())
 if frames.filings.empty:
     st.info("Nothing is loaded yet: type a ticker in the sidebar.")
     st.stop()
-fr = f.with_range(state.shown_range() or default_range(frames.filings)).replace(codes=("S",))
 tx = apply_filters(frames.transactions, fr)
 st.caption(fr.describe() + " Plan figures always use open-market sales (code S).")
 

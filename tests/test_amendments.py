@@ -126,3 +126,71 @@ def test_amendment_without_original_date_restates_the_latest_earlier_original(tm
         "0001234567-24-000804": True, "0001234567-24-000805": True,
     }  # fmt: skip
     assert frames.holdings["superseded_by"].isna().all()  # 804 restates no holdings
+
+
+def _reference_resolve(filings, owners, transactions, holdings):
+    """The pre-issue-9 pandas implementation (one scan per amendment), kept here as the oracle for the SQL rule."""
+    filings, transactions, holdings = filings.copy(), transactions.copy(), holdings.copy()
+    transactions["superseded_by"] = pd.Series(pd.NA, index=transactions.index, dtype="string")
+    holdings["superseded_by"] = pd.Series(pd.NA, index=holdings.index, dtype="string")
+    amendments = filings[filings["is_amendment"].fillna(False).astype(bool)]
+    first_owner = (
+        owners[owners["position"] == 0].drop_duplicates("accession").set_index("accession")["owner_cik"]
+    )
+    restated_by: dict[str, list[str]] = {}
+    for _, amendment in amendments.sort_values(["filing_date", "accession"]).iterrows():
+        acc = amendment["accession"]
+        owner = first_owner.get(acc)
+        same = filings[
+            (filings["issuer_cik"] == amendment["issuer_cik"])
+            & (filings["accession"] != acc)
+            & (filings["accession"].map(first_owner) == owner)
+        ]
+        original = None
+        if not same.empty:
+            dos = amendment["date_of_original_submission"]
+            exact = (
+                same[same["filing_date"] == dos].sort_values(["is_amendment", "accession"])
+                if pd.notna(dos)
+                else []
+            )
+            if len(exact):
+                original = exact["accession"].iloc[0]
+            else:
+                fb = same[
+                    (~same["is_amendment"].fillna(False).astype(bool))
+                    & (same["period_of_report"] == amendment["period_of_report"])
+                    & (same["filing_date"] <= amendment["filing_date"])
+                ].sort_values(["filing_date", "accession"])
+                original = fb["accession"].iloc[-1] if not fb.empty else None
+        if original is None:
+            continue
+        targets = [original, *restated_by.get(original, [])]
+        kinds = {(t, "T") for t in transactions.loc[transactions["accession"] == acc, "table"]}
+        kinds |= {(t, "H") for t in holdings.loc[holdings["accession"] == acc, "table"]}
+        for table, kind in kinds:
+            frame = transactions if kind == "T" else holdings
+            frame.loc[frame["accession"].isin(targets) & (frame["table"] == table), "superseded_by"] = acc
+        restated_by.setdefault(original, []).append(acc)
+    return transactions, holdings
+
+
+def test_sql_rule_matches_the_reference_on_real_quarters(fake_edgar, tmp_path):
+    """Guards against the one-join SQL rule (run once per store snapshot) disagreeing with the row-by-row rule it
+    replaced, on the real amendments of fake EDGAR's 2023 data sets."""
+    from loaders.datasets import read_quarter
+    from loaders.store import Store
+    from tests.test_sync import _zip_bytes
+
+    store = Store(tmp_path)
+    for q in ("2023q1", "2023q2", "2023q3"):
+        store.write_quarter(q, read_quarter(_zip_bytes(fake_edgar, q), q).frames)
+    frames = load(store, include_superseded=True)
+    tx, holds = _reference_resolve(frames.filings, frames.owners, frames.transactions, frames.holdings)
+    assert frames.transactions["superseded_by"].notna().sum() >= 1  # real amendments are exercised
+    got = frames.transactions.set_index("row_id")["superseded_by"].fillna("")
+    want = tx.set_index("row_id")["superseded_by"].fillna("")
+    assert (got.sort_index() == want.sort_index()).all()
+    got_h = frames.holdings.set_index("row_id")["superseded_by"].fillna("")
+    want_h = holds.set_index("row_id")["superseded_by"].fillna("")
+    assert (got_h.sort_index() == want_h.sort_index()).all()

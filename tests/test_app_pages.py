@@ -214,6 +214,24 @@ def test_crash_urls_get_a_message_and_the_page(app, query, words):
     assert words in warnings, warnings
 
 
+def test_explorer_over_every_issuer_selects_in_duckdb(app, data_dir):
+    """Guards against the all-issuers explorer loading the whole store into pandas (a market-wide store has 15 M
+    rows) or counting differently from the per-issuer filters."""
+    from analytics.filters import Filters, apply_filters, default_range
+    from loaders.frames import load, loaded_issuers
+    from loaders.store import Store
+
+    at = app({"codes": "all"}, "pages/explorer.py")
+    assert not at.exception, at.exception
+    store = Store(data_dir)
+    f = Filters.from_query({"codes": "all"})
+    f = f.with_range(default_range(loaded_issuers(store), column="last_filing"))
+    want = len(apply_filters(load(store).transactions, f))
+    text = " ".join(_unescape(m.value) for m in at.markdown)
+    assert f"**{want:,} transactions**" in text
+    assert any(len(t.value) == want for t in at.dataframe)
+
+
 def test_issuer_data_quality_section_and_suspect_toggle_0001209191_23_018495(tmp_path, monkeypatch):
     """Guards against a typo price (PANW: $188,139 for ~$188) reaching the headline by default, against the
     toggle not putting it back, and against the Data quality section missing the flag and its reason."""
@@ -239,3 +257,25 @@ def test_issuer_data_quality_section_and_suspect_toggle_0001209191_23_018495(tmp
     assert (row["rows"], row["totals"]) == (1, "left out")
     at.toggle(key="include_suspect").set_value(True).run()
     assert _metric(at, "Sold (S)") == fmt_money(sold + 1500 * 42139.0)
+
+
+def test_plans_over_every_issuer_reads_only_its_rows_and_agrees(app, data_dir):
+    """Guards against the all-issuers plans page loading the whole store, or its figures differing from the same
+    filters applied to every loaded row."""
+    from analytics import plans
+    from analytics.filters import Filters, apply_filters, default_range
+    from loaders.frames import load, load_where, loaded_issuers
+    from loaders.store import Store
+
+    at = app({}, "pages/plans.py")
+    assert not at.exception, at.exception
+    store = Store(data_dir)
+    f = Filters.from_query({}).with_range(default_range(loaded_issuers(store), column="last_filing"))
+    f = f.replace(codes=("S",))
+    everything = load(store)
+    want = plans.plan_share(apply_filters(everything.transactions, f))
+    got = _metric(at, "Sales under 10b5-1 plans")
+    assert got == ("–" if want is None else f"{want:.0%}")
+    part = load_where(store, *plans.market_scope(f))
+    assert len(part.transactions) < len(everything.transactions)  # only the rows the page reads
+    assert len(apply_filters(part.transactions, f)) == len(apply_filters(everything.transactions, f))

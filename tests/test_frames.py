@@ -60,3 +60,61 @@ def test_empty_store_gives_empty_frames(tmp_path):
     assert len(frames) == 0
     check(frames.transactions, "transactions")
     assert loaded_issuers(Store(tmp_path)).empty
+
+
+def test_future_dated_filing_does_not_move_the_default_range(tmp_path):
+    """Guards against one filing dated 2099 (a typo) pushing every default date range past today, empty charts."""
+    import datetime as dt
+
+    from analytics.filters import default_range
+    from loaders.frames import latest_plausible_filing_date
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import fixture_filings
+
+    store = Store(tmp_path)
+    rows = [parse_ownership(x, a, d) for a, d, x in fixture_filings()]
+    future = parse_ownership(fixture_filings()[0][2], "0009999999-99-000001", "2099-01-05")
+    store.write([*rows, future])
+    today = dt.date(2026, 11, 26)
+    real = max(p.filing["filing_date"] for p in rows)
+    assert latest_plausible_filing_date(store, today=today) == real
+    frames = load(store)
+    assert frames.filings["filing_date"].max().year == 2099
+    assert default_range(frames.filings, today=today)[1] == real
+    assert default_range(frames.filings.iloc[-1:], today=today)[1] == today  # only future dates: up to today
+    issuers = loaded_issuers(store)
+    assert issuers["last_filing"].max().date() == real
+
+
+def test_share_class_symbols_find_the_issuer(tmp_path):
+    """Guards against an issuer filing as "WLY, WLYB" (or "wly") being unreachable by either class's ticker."""
+    from loaders.frames import issuers_for_ticker, symbols
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import fixture_filings
+
+    assert symbols("WLY, WLYB") == ["WLY", "WLYB"] and symbols("NONE") == [] and symbols("wly") == ["WLY"]
+    store = Store(tmp_path)
+    acc, day, xml = fixture_filings()[0]
+    p = parse_ownership(xml.replace(b">ACME<", b">WLY, WLYB<"), acc, day)
+    q = parse_ownership(fixture_filings()[1][2].replace(b">ACME<", b">wlyb<"), fixture_filings()[1][0], day)
+    store.write([p, q])
+    cik = p.filing["issuer_cik"]
+    assert issuers_for_ticker("WLY", store) == [cik] and issuers_for_ticker("wlyb", store) == [cik]
+    assert issuers_for_ticker("NONE", store) == [] and issuers_for_ticker("WL", store) == []
+    assert len(load(store, tickers=["WLYB"]).filings) == 2
+    assert loaded_issuers(store).set_index("issuer_cik").loc[cik, "tickers"] == "WLY, WLYB"
+
+
+def test_since_reads_only_the_range_and_keeps_totals_in_it(store):
+    """Guards against a windowed load (the issuer page reads only its date range) losing rows inside the range."""
+    import datetime as dt
+
+    from analytics.filters import Filters, apply_filters
+
+    everything = load(store, tickers=["ACME"])
+    start = dt.date(2023, 6, 1)
+    part = load(store, tickers=["ACME"], since=start)
+    assert 0 < len(part.filings) < len(everything.filings)
+    assert (part.filings["filing_date"] >= "2023-06-01").all()
+    f = Filters(tickers=("ACME",), start=start, end=dt.date(2030, 1, 1), codes=())
+    assert len(apply_filters(part.transactions, f)) == len(apply_filters(everything.transactions, f))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from loaders.config import Settings
@@ -70,8 +72,7 @@ def test_incremental_pull_fetches_only_missing(tmp_path):
     pull_issuer("NLY", settings=settings, client=client)
     store = Store(tmp_path)
     victim = sorted(store.known_accessions())[0]
-    for part in (tmp_path / "store").rglob("part-*.parquet"):
-        part.unlink()  # forget the parsed rows but keep the raw cache ...
+    shutil.rmtree(tmp_path / "store")  # forget the parsed rows but keep the raw cache ...
     store.raw_path(victim).unlink()  # ... except for one filing
     double.requests.clear()
     again = pull_issuer("NLY", settings=settings, client=client)

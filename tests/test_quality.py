@@ -15,8 +15,13 @@ from tests.fixtures.builder import ACME, JANE, JOHN, Tx, form_xml
 def _tx(filings: list[tuple[str, list[Tx], dict]]) -> pd.DataFrame:
     rows = []
     for i, (filed, txs, kw) in enumerate(filings):
-        owner, period = kw.pop("owner", JANE), kw.pop("period", txs[0].date)  # a typo'd date: give the period
-        xml = form_xml(issuer=ACME, owners=[owner], period=period, transactions=txs, **kw)
+        xml = form_xml(
+            issuer=ACME,
+            owners=[kw.pop("owner", JANE)],
+            period=kw.pop("period", txs[0].date),
+            transactions=txs,
+            **kw,
+        )
         rows += parse_ownership(xml, f"0001234567-23-{i + 1:06d}", filed).transactions
     return conform(rows, "transactions")
 
@@ -64,8 +69,8 @@ def test_fallbacks_visible_in_the_note():
     """Guards against a date fallback or a 10b5-1 decision being invisible to the reader (hover, table)."""
     tx = _tx([
         ("2024-03-19", [Tx("0022-03-15", "S", 1, 1.0, "D", 0, footnotes=["F1"])],
-         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."},
-          "period": "2024-03-15"}),
+         {"aff10b5one": False, "period": "2024-03-15",
+          "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
     ])  # fmt: skip
     note = quality.with_quality(tx).loc[0, "quality"]
     assert "date as filed: '0022-03-15'" in note and "period of report used" in note
@@ -80,8 +85,7 @@ def test_holdings_hover_leads_with_the_check_note():
 
     tx = _tx([
         ("2024-03-19", [Tx("0022-03-15", "S", 1, 1.0, "D", 0, footnotes=["F1"])],
-         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."},
-          "period": "2024-03-15"}),
+         {"aff10b5one": False, "footnotes": {"F1": "Sold under a Rule 10b5-1 plan adopted on May 1, 2023."}}),
     ])  # fmt: skip
     pts = holdings.holdings_series(tx, conform([], "holdings"))
     assert pts["footnotes"].iloc[0].startswith("Check: transaction date is before 1990")

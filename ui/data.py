@@ -19,26 +19,64 @@ def store() -> Store:
 
 
 def version() -> str:
-    """Changes whenever a pull or ingest commits new parts, so cached frames refresh by themselves."""
-    s = store()
-    folder = s.table_dir / "filings"
-    return "|".join(sorted(p.name for p in folder.glob("part-*.parquet"))) if folder.is_dir() else ""
+    """Changes whenever a pull, ingest or sync commits (the store's manifest version), so cached frames refresh."""
+    return str(store().version())
 
 
 @st.cache_data(max_entries=24, show_spinner="Loading filings…")
 def _load(
-    root: str, ver: str, tickers: tuple[str, ...], ciks: tuple[int, ...], owner_cik: int | None
+    root: str, ver: str, tickers: tuple[str, ...], ciks: tuple[int, ...], owner_cik: int | None, since=None
 ) -> frames.Frames:
     return frames.load(
-        Store(root), tickers=list(tickers) or None, issuer_ciks=list(ciks) or None, owner_cik=owner_cik
+        Store(root),
+        tickers=list(tickers) or None,
+        issuer_ciks=list(ciks) or None,
+        owner_cik=owner_cik,
+        since=since,
     )
 
 
 def load(
-    tickers: tuple[str, ...] = (), owner_cik: int | None = None, issuer_ciks: tuple[int, ...] = ()
+    tickers: tuple[str, ...] = (), owner_cik: int | None = None, issuer_ciks: tuple[int, ...] = (), since=None
 ) -> frames.Frames:
-    """Frames of the tickers (and issuer CIKs) and/or one insider, cached until the store changes."""
-    return _load(str(store().root), version(), tuple(tickers), tuple(issuer_ciks), owner_cik)
+    """Frames of the tickers (and issuer CIKs) and/or one insider, cached until the store changes. `since`: only
+    filings filed from that day (the page's date range), so a long history is not read whole."""
+    return _load(str(store().root), version(), tuple(tickers), tuple(issuer_ciks), owner_cik, since)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _issuer_range(root: str, ver: str, tickers: tuple[str, ...], ciks: tuple[int, ...]):
+    from analytics.filters import two_years_to
+
+    s = Store(root)
+    chosen = sorted(set(frames.issuers_for_tickers(tickers, s)) | set(ciks))
+    latest = frames.latest_plausible_filing_date(s, issuer_ciks=chosen) if chosen else None
+    return two_years_to(latest) if latest else None
+
+
+def issuer_range(tickers: tuple[str, ...], issuer_ciks: tuple[int, ...] = ()):
+    """The default range of an issuer page: two years up to these issuers' latest plausible filing (SQL)."""
+    return _issuer_range(str(store().root), version(), tuple(tickers), tuple(issuer_ciks))
+
+
+@st.cache_data(max_entries=24, show_spinner="Selecting transactions…")
+def _select(root: str, ver: str, where: str, params: tuple, limit: int) -> tuple[pd.DataFrame, int]:
+    return frames.select_transactions(Store(root), where, list(params), limit)
+
+
+def select(where: str, params: list, limit: int = 5000) -> tuple[pd.DataFrame, int]:
+    """Newest `limit` transactions matching a Filters.sql_where("t") condition, and how many match (in DuckDB)."""
+    return _select(str(store().root), version(), where, tuple(params), limit)
+
+
+@st.cache_data(max_entries=12, show_spinner="Selecting transactions…")
+def _load_where(root: str, ver: str, where: str, params: tuple) -> frames.Frames:
+    return frames.load_where(Store(root), where, list(params))
+
+
+def load_where(where: str, params: list) -> frames.Frames:
+    """Only the transactions matching a SQL condition (and their filings, owners), from DuckDB."""
+    return _load_where(str(store().root), version(), where, tuple(params))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
