@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import pandas as pd
 
@@ -478,6 +478,8 @@ class MinAmount(Filter):
 class Filters:
     """Every filter of a view; immutable, hashable, compared by value. Declaration order = sentence order."""
 
+    _values: dict[str, Any]  # set once in __init__ (object.__setattr__): the value of every filter by name
+
     codes = Codes("codes", OPEN_MARKET, "transaction code")
     insider = Insider("insider", None, "insider")
     roles = Roles("role", "role", tuple(ROLES))
@@ -532,10 +534,10 @@ class Filters:
     def __reduce__(self):
         return (_rebuild, (type(self), dict(self._values)))
 
-    def replace(self, **changes: Any) -> Filters:
+    def replace(self, **changes: Any) -> Self:
         return type(self)(**{**self._values, **changes})
 
-    def with_range(self, default: tuple[dt.date, dt.date] | None) -> Filters:
+    def with_range(self, default: tuple[dt.date, dt.date] | None) -> Self:
         """These filters with start/end filled from `default` where unset."""
         if default is None:
             return self
@@ -552,7 +554,7 @@ class Filters:
         return q
 
     @classmethod
-    def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[Filters, list[Notice]]:
+    def parse_query(cls, query: Mapping[str, str | list[str]]) -> tuple[Self, list[Notice]]:
         """Filters from query parameters, and a plain message for every value that was ignored or clamped."""
         values: dict[str, Any] = {}
         notices: list[Notice] = []
@@ -576,7 +578,7 @@ class Filters:
         return cls(**values), notices
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str | list[str]]) -> Filters:
+    def from_query(cls, query: Mapping[str, str | list[str]]) -> Self:
         """Filters from query parameters; anything unreadable is ignored (defaults kept). Never raises."""
         return cls.parse_query(query)[0]
 

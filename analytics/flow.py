@@ -145,9 +145,9 @@ class Headline:
     net: float  # bought - sold
     plan_sale_share: float | None  # share of sale $ made under 10b5-1 plans (None: no sales)
     transactions: int  # economic trades counted (joint-filing duplicates once, suspect values left out)
-    joint_duplicates: int = 0  # rows not counted because another owner's filing reports the same trade
-    suspect_rows: int = 0  # rows left out as suspect values (0 when include_suspect)
-    suspect_value: float = 0.0  # their |value|
+    joint_duplicates: int  # rows not counted because another owner's filing reports the same trade
+    suspect_rows: int  # rows left out as suspect values (0 when include_suspect)
+    suspect_value: float  # their |value|
 
 
 def headline(tx: pd.DataFrame, include_suspect: bool = False) -> Headline:

@@ -156,7 +156,6 @@ TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much,
 def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
     """The transactions table as shown and exported: readable column names, newest first, a link per filing."""
     from analytics.filters import plan_state
-    from analytics.flow import joint_duplicates
     from analytics.quality import with_quality
 
     if tx.empty:
@@ -171,7 +170,7 @@ def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
         value=tx["value"].round(2),  # cents: shares x price carries float noise (1307004.1849999998)
         flags=checked["flags"],
         quality=checked["quality"],
-        joint_owners=joint_duplicates(tx)["joint_owners"].str.replace("|", ", ", regex=False),
+        joint_owners=checked["joint_owners"].str.replace("|", ", ", regex=False),
     )
     frame = frame.sort_values(["transaction_date", "accession", "seq"], ascending=[False, True, True])
     return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)

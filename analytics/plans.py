@@ -153,7 +153,7 @@ def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.
     by_issuer = {} if reports is None else {int(k): g for k, g in reports.groupby("issuer_cik")}
     ends, rules = [], []
     for _, r in out.iterrows():
-        issuer = None if pd.isna(r["issuer_cik"]) else int(r["issuer_cik"])
+        issuer = -1 if pd.isna(r["issuer_cik"]) else int(r["issuer_cik"])
         known = None if reports is None else by_issuer.get(issuer, reports.iloc[0:0])
         end, rule = cooling_off_end(r["adoption_date"].date(), _person(r), known)
         ends.append(pd.Timestamp(end))

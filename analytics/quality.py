@@ -48,8 +48,6 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
         & tx["transaction_date"].notna()
     )
     rows = tx.loc[m, ["issuer_cik", "security_title", "transaction_date", "price"]]
-    if len(rows) <= OUTLIER_MIN_OTHERS:
-        return out
     title = rows["security_title"].fillna("").str.lower().str.strip()
     keys = [rows["issuer_cik"].fillna(-1), title]
     lo_all = rows.groupby(keys, sort=False)["price"].transform("min")
@@ -90,20 +88,26 @@ def suspect_values(tx: pd.DataFrame) -> pd.Series:
     if tx.empty:
         return pd.Series(False, index=tx.index)
     flags = tx["flags"].astype(object).fillna("")
-    flagged = flags.str.contains("implausible_value|price_outlier", regex=True) | far_outside_range(tx)
+    flagged = flags.str.contains("|".join(SUSPECT_FLAGS), regex=True) | far_outside_range(tx)
     return (flagged | price_outliers(tx)).astype(bool)
 
 
 def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
-    """tx with the cross-filing flags added to `flags`, plus `suspect` (bool) and `quality` (plain reasons,
-    fallbacks and the 10b5-1 decision, for hover text and the transactions table)."""
+    """tx with the cross-filing flags added to `flags`, plus `suspect` (bool), `quality` (plain reasons,
+    fallbacks and the 10b5-1 decision, for hover text and the transactions table) and `joint_owners` (every owner
+    reporting the same trade, "|"-joined; <NA> for a trade reported once)."""
     from analytics.flow import joint_duplicates
 
     if tx.empty:
-        return tx.assign(suspect=pd.Series(dtype=bool), quality=pd.Series(dtype="string"))
+        return tx.assign(
+            suspect=pd.Series(dtype=bool),
+            quality=pd.Series(dtype="string"),
+            joint_owners=pd.Series(dtype="string"),
+        )
     extra = pd.DataFrame(index=tx.index)
     extra["price_outlier"] = price_outliers(tx)
-    extra["joint_duplicate"] = joint_duplicates(tx)["duplicate_of"].notna()
+    joint = joint_duplicates(tx)
+    extra["joint_duplicate"] = joint["duplicate_of"].notna()
     flags = tx["flags"].fillna("")
     for name in extra.columns:
         add = extra[name] & ~_flag(tx, name)
@@ -111,6 +115,7 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
     out = tx.assign(flags=flags.replace("", pd.NA).astype("string"))
     out["suspect"] = suspect_values(out)
     out["quality"] = quality_notes(out)
+    out["joint_owners"] = joint["joint_owners"]
     return out
 
 
@@ -151,24 +156,29 @@ def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:
     """The "Data quality" table: one row per flag present in tx.
 
     Columns: flag, reason, rows, filings, value (sum of |value| of the flagged rows), totals ("left out" when
-    such rows are left out of flow totals by default, else "counted")."""
+    every such row is left out of totals by default, "counted" when none is, else "N left out")."""
     cols = ["flag", "reason", "rows", "filings", "value", "totals"]
     if tx.empty:
         return pd.DataFrame(columns=cols)
     q = with_quality(tx)
     out = []
     names = sorted({f for fl in q["flags"].dropna() for f in fl.split(",") if f})
+    left_out = q["suspect"] | _flag(q, "joint_duplicate")
     for name in names:
-        hit = q[_flag(q, name)]
-        left_out = name in SUSPECT_FLAGS or name == "joint_duplicate"
+        hit = _flag(q, name)
+        n_out = int((hit & left_out).sum())
         out.append(
             {
                 "flag": name,
                 "reason": REASONS.get(name, name),
-                "rows": len(hit),
-                "filings": hit["accession"].nunique(),
-                "value": float(hit["value"].abs().sum()),
-                "totals": "left out" if left_out else "counted",
+                "rows": int(hit.sum()),
+                "filings": q.loc[hit, "accession"].nunique(),
+                "value": float(q.loc[hit, "value"].abs().sum()),
+                "totals": "left out"
+                if n_out == hit.sum()
+                else "counted"
+                if n_out == 0
+                else f"{n_out:,} left out",
             }
         )
     far = q[far_outside_range(q)]

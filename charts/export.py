@@ -123,7 +123,7 @@ def export_name(what: str, tickers=(), start: dt.date | None = None, end: dt.dat
         parts.append(f"{start or 'start'}_{end or 'end'}")
     other = {k: v for k, v in (filters or {}).items() if k not in ("ticker", "start", "end", "insider")}
     if "insider" in (filters or {}) and tickers:
-        other["insider"] = filters["insider"]
+        other["insider"] = (filters or {})["insider"]
     if other:
         label = "_".join(f"{k}-{v}" for k, v in sorted(other.items()))[:40]
         parts.append(f"{label}_{hashlib.sha1(repr(sorted(other.items())).encode()).hexdigest()[:6]}")

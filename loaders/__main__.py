@@ -171,15 +171,15 @@ def _run(args, settings: Settings, store: Store) -> int:
     if args.cmd == "ingest":
         bar = _Bar(args.folder)
         try:
-            report = ingest_dir(args.folder, store, progress=bar)
+            ingested = ingest_dir(args.folder, store, progress=bar)
         except FileNotFoundError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         finally:
             bar.close()
-        print(report.summary())
-        _print_failed(report.failed)
-        return 1 if report.failed else 0
+        print(ingested.summary())
+        _print_failed(ingested.failed)
+        return 1 if ingested.failed else 0
     if args.cmd == "sync":
         return _sync(args, settings, store)
     if args.cmd == "export":

@@ -456,7 +456,10 @@ class _Filing:
         date_raw = row.get("transaction_date_raw")
         tdate = to_date(date_raw)
         if date_out_of_range(date_raw):  # before 1900 is also before 1990 (the older flag says it plainly)
-            flags.append("date_before_1990" if _any_date(date_raw).year < MIN_YEAR else "date_out_of_range")
+            far = _any_date(date_raw)
+            flags.append(
+                "date_before_1990" if far is not None and far.year < MIN_YEAR else "date_out_of_range"
+            )
         if tdate is not None and tdate.year < 1990:
             flags.append("date_before_1990")
         if tdate is not None and self.fdate is not None and tdate > self.fdate:
@@ -600,7 +603,7 @@ def _chain_breaks(rows: list[dict]) -> list[dict]:
     last: dict[tuple, float] = {}
     breaks = []
     for row in rows:
-        key = ((row["security_title"] or "").lower(), row["conversion_price"], row["expiration_date"])
+        key = ((row.get("security_title") or "").lower(), row["conversion_price"], row["expiration_date"])
         owned, signed = row["owned_after"], row["signed_shares"]
         prev = last.get(key)
         known = prev is not None and owned is not None and signed is not None

@@ -200,7 +200,7 @@ class _Decoder:
                     return out
                 if self.z.eof:
                     pending = self.z.unused_data  # another gzip member follows
-                    if pending:
+                    if pending and self.wbits is not None:
                         self.z = zlib.decompressobj(self.wbits)
                 else:
                     pending = self.z.unconsumed_tail
@@ -515,7 +515,11 @@ class EdgarClient:
             _check_tickers,
         )
         rows = data.values() if isinstance(data, dict) else data
-        return {str(r["ticker"]).upper(): (ids.cik(r["cik_str"]), str(r.get("title") or "")) for r in rows}
+        out: dict[str, tuple[int, str]] = {}
+        for r in rows:
+            if (cik := ids.cik(r["cik_str"])) is not None:  # always, after _check_tickers
+                out[str(r["ticker"]).upper()] = (cik, str(r.get("title") or ""))
+        return out
 
     def resolve_ticker(self, ticker: str) -> tuple[int, str]:
         """(cik, title) of a ticker; UnknownTicker with close matches when EDGAR does not know it."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 class LoaderError(Exception):
     """Base of every error the loaders raise on purpose."""
 
+    report: object = None  # what a pull had done before the error (set by loaders.pipeline for the CLI)
+
 
 class IdentityMissing(LoaderError):
     def __init__(self, given: str | None = None) -> None:

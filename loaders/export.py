@@ -53,7 +53,7 @@ def status(store: Store) -> dict:
             "(SELECT count(DISTINCT owner_cik) FROM owners) AS insiders",
         ]
     )
-    by = {}
+    by: dict = {}
     for src, n, _ in f.itertuples(index=False):
         by.setdefault(src, {})["filings"] = int(n)
     for name, frame in (("transactions", t), ("holdings", h)):

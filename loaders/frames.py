@@ -243,6 +243,7 @@ def search_insiders(query: str, store: Store | None = None, limit: int = 20) -> 
     q = (query or "").strip()
     if not q or not store.has_data():
         return pd.DataFrame(columns=cols)
+    params: list[object]
     if q.isdigit():
         cond, params = "o.owner_cik = ?", [int(q)]
     else:

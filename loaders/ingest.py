@@ -119,6 +119,7 @@ def _ingest_one(file: Path, accession: str, day, store, quarantine, batch, repor
     if held is not None:
         report.quarantined += 1
         return f"still quarantined (unchanged since {held.when}): {held.reason}"
+    reason: str | None
     try:
         parsed = parse_ownership(blob, accession, day, "index" if day else "edgar")
     except CorruptFiling as e:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class Listing:
     failed: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
-    def missing(self, stored: set[str]) -> list[str]:
+    def missing(self, stored: AbstractSet[str]) -> list[str]:
         """Listed accessions that are not in the store, in listing order (newest first)."""
         return [a for a in self.listed if a not in stored]
 

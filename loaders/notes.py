@@ -61,7 +61,7 @@ _MONTHS = {
     )
     for m in names
 }
-_MON = r"\b(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
+_MON = r"\b(?:" + "|".join(_MONTHS) + r")\b"
 _DATE_RE = re.compile(
     rf"(?P<mon>{_MON})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(?P<year>\d{{4}})"
     rf"|(?P<day2>\d{{1,2}})\s+(?P<mon2>{_MON})\.?,?\s+(?P<year2>\d{{4}})"
@@ -139,34 +139,31 @@ class Adoption:
     modified: bool = False  # date is when the plan was modified (a modification counts as a new adoption)
 
 
-def _date_of(m: re.Match) -> tuple[dt.date | None, bool]:
-    """(date, month_only) of a _DATE_RE match; (None, False) when it is not a real date."""
+def _date_of(m: re.Match) -> tuple[dt.date, bool] | None:
+    """(date, month_only) of a _DATE_RE match; None when it is not a real date."""
     g = m.groupdict()
     try:
-        if g["mon"] or g["mon2"]:
-            month = _MONTHS.get((g["mon"] or g["mon2"]).lower())
-            if not month:
-                return None, False
+        if g["mon"] or g["mon2"]:  # the pattern admits month names only
+            month = _MONTHS[(g["mon"] or g["mon2"]).lower()]
             return dt.date(int(g["year"] or g["year2"]), month, int(g["day"] or g["day2"])), False
         if g["y3"]:
             year = int(g["y3"])
             return dt.date(year + 2000 if year < 100 else year, int(g["m3"]), int(g["d3"])), False
         if g["y4"]:
             return dt.date(int(g["y4"]), int(g["m4"]), int(g["d4"])), False
-        if g["mon5"] and (month := _MONTHS.get(g["mon5"].lower())):
-            return dt.date(int(g["year5"]), month, 1), True
-    except ValueError:
-        return None, False
-    return None, False
+        return dt.date(int(g["year5"]), _MONTHS[g["mon5"].lower()], 1), True
+    except ValueError:  # "February 30, 2023"
+        return None
 
 
 def _candidates(text: str) -> list[tuple[int, int, dt.date, bool]]:
     """Every plausible date of text: (start, end, date, month_only); trust dates and pre-2000 years left out."""
     out = []
     for m in _DATE_RE.finditer(text):
-        d, month_only = _date_of(m)
-        if d is None or d.year < FIRST_PLAN_YEAR or d.year > 2100:
+        found = _date_of(m)
+        if found is None or not FIRST_PLAN_YEAR <= found[0].year <= 2100:
             continue
+        d, month_only = found
         if _TRUST_DATE_RE.search(text[max(0, m.start() - 16) : m.start()]):
             continue
         out.append((m.start(), m.end(), d, month_only))
@@ -231,10 +228,10 @@ def price_ranges(text: str) -> tuple[tuple[float, float], ...]:
         if lo > 0:
             out.append((lo, hi))
     if not out:
-        m = _HIGH_LOW_RE.search(text)
-        if m:
-            prices = [_price(g) for g in m.groups() if g and g[0] not in "hHlL"]
-            if len(prices) == 2 and min(prices) > 0:
+        hl = _HIGH_LOW_RE.search(text)
+        if hl:
+            prices = [_price(g) for g in hl.groups() if g and g[0] not in "hHlL"]
+            if min(prices) > 0:  # the pattern holds exactly two prices
                 out.append((min(prices), max(prices)))
     return tuple(out)
 

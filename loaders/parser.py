@@ -9,6 +9,7 @@ data-set loader calls. Record keys are exactly the columns of loaders.schema.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -157,7 +158,7 @@ class _Document:
         root = self.root
         top = {c.tag: _clean(c.text) for c in root if len(c) == 0}
         issuer_el = root.find("issuer")
-        iv = _leaves(issuer_el)[0].get if issuer_el is not None else {}.get
+        iv: Callable[[str], str | None] = (_leaves(issuer_el)[0] if issuer_el is not None else {}).get
         issuer_cik = _int(iv("issuerCik"))
         flags = ["issuer_cik_invalid"] if iv("issuerCik") and issuer_cik is None else []  # issue 6
         self.issuer = {
@@ -193,7 +194,8 @@ class _Document:
             "xml_url": None,
             "flags": ",".join(flags) or None,
         }
-        txs, holds = [], []
+        txs: list[dict] = []
+        holds: list[dict] = []
         for table, tag in (("nonDerivative", "nonDerivativeTable"), ("derivative", "derivativeTable")):
             tbl = root.find(tag)
             if tbl is None:
@@ -234,7 +236,7 @@ class _Document:
         }
 
     # -- rows: raw facts only (derive_filing fills the rest)
-    def _common(self, table: str, kind: str, seq: int, el) -> tuple[dict, callable]:
+    def _common(self, table: str, kind: str, seq: int, el) -> tuple[dict, Callable[[str], str | None]]:
         leaves, ids = _leaves(el)
         lv = leaves.get
         row = {

@@ -40,7 +40,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import duckdb
@@ -207,7 +208,7 @@ class Store:
     def _locked(self) -> Iterator[None]:
         """The store's write lock: one flock on store/.lock shared by every thread and process."""
         self.table_dir.mkdir(parents=True, exist_ok=True)
-        held = getattr(_LOCAL, "held", set())
+        held: set[str] = getattr(_LOCAL, "held", set())
         key = str(self.table_dir.resolve())
         if key in held:  # re-entrant within a thread
             yield
@@ -417,7 +418,7 @@ class Store:
             "schema": _schema_fingerprint(arrow),
         }
 
-    def _publish(self, man: dict, staged: list[dict], drop: list[dict] = (), shadow_add=()) -> None:
+    def _publish(self, man: dict, staged: list[dict], drop: Sequence[dict] = (), shadow_add=()) -> None:
         """Under the lock: rename staged parts into place and commit one new manifest listing them."""
         dropped = {p["path"] for p in drop}
         for table in TABLES:
@@ -588,7 +589,7 @@ class Store:
                 }
                 self._compact_partition(src, q, {t: v for t, v in parts.items() if v}, set())
 
-    def _read_parts(self, paths: list[str], table: str, hidden: set[str] = frozenset()) -> pa.Table:
+    def _read_parts(self, paths: list[str], table: str, hidden: AbstractSet[str] = frozenset()) -> pa.Table:
         """Rows of some parts as one Arrow table sorted like a part (without the hidden accessions)."""
         con = duckdb.connect(":memory:")
         try:

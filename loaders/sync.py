@@ -177,7 +177,7 @@ def _zip(client, store: Store, quarter: str, url: str, closed: bool) -> bytes:
             return data
         except datasets.DataSetError:
             path.unlink(missing_ok=True)  # damaged on disk: fetch it again
-    error = None
+    error: Exception | None = None
     for _ in range(2):
         data = client.fetch_dataset(url)
         try:
@@ -188,6 +188,7 @@ def _zip(client, store: Store, quarter: str, url: str, closed: bool) -> bytes:
         if closed:
             atomic_write(path, data)
         return data
+    assert error is not None  # the loop either returned or kept the last error
     raise error
 
 

@@ -73,7 +73,9 @@ with guarded("Clusters"):
                     plain(f"Cluster {ss['m_cluster']} is not among these clusters; showing the newest.")
                 )
             ss["m_cluster"] = keys[0]
-        st.selectbox("Show the trades of", options=keys, key="m_cluster", format_func=labels.get)
+        st.selectbox(
+            "Show the trades of", options=keys, key="m_cluster", format_func=lambda k: labels.get(k, k)
+        )
         chosen = found.iloc[keys.index(ss["m_cluster"])]
         start = pd.Timestamp(chosen["start"]).date()
         end = pd.Timestamp(chosen["window_end"]).date()

@@ -26,7 +26,7 @@ if query:
         labels = {int(r.owner_cik): f"{r.owner_name} · CIK {r.owner_cik} · {r.issuers} · {r.n_filings} filings"
                   for r in found.itertuples()}  # fmt: skip
         current = list(labels).index(f.insider) if f.insider in labels else None
-        st.selectbox(f"Matches ({len(labels):,})", options=list(labels), format_func=labels.get, index=current,
+        st.selectbox(f"Matches ({len(labels):,})", options=list(labels), format_func=lambda c: labels.get(c, str(c)), index=current,
                      key="insider_pick", placeholder="Pick an insider to open their profile",
                      on_change=state.open_pick)  # fmt: skip
 

@@ -102,6 +102,32 @@ def test_amendment_restates_only_its_table_and_owner(tmp_path):
     ]
 
 
+def test_amendment_without_original_date_restates_the_latest_earlier_original(tmp_path):
+    """Guards against the fallback (no dateOfOriginalSubmission) picking an older filing, a later one, another
+    amendment, or another issuer's filing; and against an amendment of transactions wiping the original's
+    holdings rows."""
+    from tests.fixtures.builder import ACME, BETA, JANE, Holding, Tx, form_xml
+
+    def doc(issuer, price, doc_type="4", holdings=()):
+        return form_xml(issuer=issuer, owners=[JANE], period="2024-03-15", document_type=doc_type,
+                        transactions=[Tx("2024-03-15", "S", 100, price, "D", 0)], holdings=list(holdings))  # fmt: skip
+
+    store = _store(tmp_path, [
+        ("0001234567-24-000801", "2024-03-18", doc(ACME, 9.0)),  # an older original of the same period
+        ("0001234567-24-000802", "2024-03-19", doc(ACME, 10.0, holdings=[Holding(500, "I", "By Trust")])),
+        ("0001234567-24-000803", "2024-03-19", doc(BETA, 20.0)),  # another issuer, same owner and day
+        ("0001234567-24-000804", "2024-03-19", doc(ACME, 11.0, "4/A")),  # restates 802's Table I, same day
+        ("0001234567-24-000805", "2024-03-25", doc(ACME, 12.0)),  # a later filing is never the original
+    ])  # fmt: skip
+    frames = load(store, include_superseded=True)
+    sup = frames.transactions.set_index("accession")["superseded_by"]
+    assert sup.isna().to_dict() == {
+        "0001234567-24-000801": True, "0001234567-24-000802": False, "0001234567-24-000803": True,
+        "0001234567-24-000804": True, "0001234567-24-000805": True,
+    }  # fmt: skip
+    assert frames.holdings["superseded_by"].isna().all()  # 804 restates no holdings
+
+
 def _reference_resolve(filings, owners, transactions, holdings):
     """The pre-issue-9 pandas implementation (one scan per amendment), kept here as the oracle for the SQL rule."""
     filings, transactions, holdings = filings.copy(), transactions.copy(), holdings.copy()

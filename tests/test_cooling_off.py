@@ -119,3 +119,79 @@ def test_corpus_team_february_2023_plans_not_flagged():
     out = plans.plan_adoptions(conform(rows, "transactions"))
     assert set(out["adoption_date"].dt.date) == {D(2023, 2, 23), D(2023, 2, 24)}
     assert not out["too_soon"].any() and out["cooling_off_rule"].str.contains("before 27 Feb 2023").all()
+
+
+def test_quarter_report_includes_the_adoption_day_and_needs_a_filing_date():
+    """Guards against skipping the 10-Q whose period ends the very day of adoption, and against using a report
+    with no filing date."""
+    reports = _reports(("10-Q", "2023-03-31", "2023-06-16"), ("10-Q", "2023-06-30", "2023-07-20"))
+    end, rule = cooling_off_end(D(2023, 3, 31), "officer_director", reports)
+    assert end == D(2023, 6, 29) and "filed 2023-06-16" in rule  # 90 days: Jun 29 (10-Q + 2 bd = Jun 21)
+    reports.loc[0, "filing_date"] = pd.NaT
+    assert "filed 2023-07-20" in cooling_off_end(D(2023, 3, 31), "officer_director", reports)[1]
+
+
+def test_issuer_as_reporting_owner_has_no_cooling_off():
+    """Guards against treating the issuer (a company reporting its own shares) like an insider."""
+    issuer = Owner(ACME[0], "ACME Widgets Inc", other=True)
+    out = plans.plan_adoptions(_plan_rows(issuer, "March 15, 2023", "2023-03-20"))
+    assert out["cooling_off_rule"].iloc[0] == "the issuer: no cooling-off" and not bool(
+        out["too_soon"].iloc[0]
+    )
+
+
+def test_plan_adoption_without_sales_and_unknown_rows_left_out():
+    """Guards against a plan with no sale yet being flagged or given a first sale, and against rows of unknown
+    plan status (with an adoption date of a plan they are not under) creating adoptions."""
+    note = {"F1": "Exercised under a Rule 10b5-1 trading plan adopted on March 15, 2023."}
+    xml = form_xml(issuer=ACME, owners=[JANE], period="2023-07-03", aff10b5one=True, footnotes=note,
+                   transactions=[Tx("2023-07-03", "M", 100, 1.0, "A", 100, footnotes=["F1"])])  # fmt: skip
+    tx = conform(parse_ownership(xml, "0001234567-23-000950", "2023-07-05").transactions, "transactions")
+    out = plans.plan_adoptions(tx)
+    assert (out["plan_sales"].iloc[0], out["plan_sale_value"].iloc[0]) == (0, 0.0)
+    assert pd.isna(out["first_plan_sale"].iloc[0]) and not bool(out["too_soon"].iloc[0])
+    unknown = tx.assign(is_10b5_1=pd.array([pd.NA], dtype="boolean"))
+    assert (
+        plans.plan_adoptions(unknown).empty and list(plans.plan_adoptions(unknown).columns)[0] == "owner_cik"
+    )
+
+
+def test_plan_activity_splits_values_and_shares():
+    """Guards against plan and other sales swapped or mixed, a missing value counted as $1, and a plan share for a
+    period without sale dollars."""
+    rows = []
+    for i, (box, shares, price) in enumerate([(True, 100, 10.0), (False, 300, 10.0), (True, 50, None)]):
+        xml = form_xml(issuer=ACME, owners=[JANE], period="2023-05-01", aff10b5one=box,
+                       transactions=[Tx("2023-05-01", "S", shares, price, "D", 0)])  # fmt: skip
+        rows += parse_ownership(xml, f"0001234567-23-00096{i}", "2023-05-03").transactions
+    xml = form_xml(issuer=ACME, owners=[JANE], period="2023-07-01", aff10b5one=True,
+                   transactions=[Tx("2023-07-01", "S", 10, 0.0, "D", 0)])  # fmt: skip
+    rows += parse_ownership(xml, "0001234567-23-000969", "2023-07-03").transactions
+    act = plans.plan_activity(conform(rows, "transactions")).set_index("period")
+    may = act.loc[pd.Timestamp("2023-05-01")]
+    assert (may["plan_value"], may["plan_shares"], may["other_value"], may["other_shares"]) == (
+        1000.0,
+        150.0,
+        3000.0,
+        300.0,
+    )
+    assert may["plan_share"] == 0.25 and pd.isna(act.loc[pd.Timestamp("2023-07-01"), "plan_share"])
+    assert list(plans.plan_activity(conform([], "transactions")).columns) == [
+        "period", "plan_value", "plan_shares", "other_value", "other_shares", "plan_share",
+    ]  # fmt: skip
+
+
+def test_checkbox_disagreements_table():
+    """Guards against the disagreements table mislabelling the box, what the row counts as, or cutting the
+    footnote's first characters; and against an empty table without columns."""
+    note = {"F1": "Sold under a Rule 10b5-1 trading plan adopted on March 1, 2023."}
+    xml = form_xml(issuer=ACME, owners=[JANE], period="2023-05-01", aff10b5one=False, footnotes=note,
+                   transactions=[Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])])  # fmt: skip
+    p = parse_ownership(xml, "0001234567-23-000970", "2023-05-03")
+    tx, filings = conform(p.transactions, "transactions"), conform([p.filing], "filings")
+    dis = plans.checkbox_disagreements(tx, filings)
+    assert dis[["checkbox", "counted_as"]].values.tolist() == [["unchecked", "10b5-1 plan"]]
+    assert dis["footnotes"].iloc[0].startswith("F1: Sold") and "the footnote wins" in dis["decision"].iloc[0]
+    assert dis["filing_url"].iloc[0].endswith("0001234567-23-000970-index.htm")
+    empty = plans.checkbox_disagreements(tx.iloc[0:0], filings)
+    assert empty.empty and "counted_as" in empty.columns

@@ -336,3 +336,255 @@ def test_corpus_unchecked_box_plan_statements_counted():
                 typo += 1
     filings = len(unchecked_accs)
     assert (rows, filings, len(stated), typo) == (591, 209, 18, 5)
+
+
+# ---------------------------------------------------------------------------------------------- boundaries
+def test_value_price_and_lateness_boundaries():
+    """Guards against moved thresholds: $5 B per row and $1 M per share are the last plausible values; a Form 4
+    filed 3 business days after the trade is late, 2 is on time; a price 2 cents past its range is outside."""
+    rows = _rows(
+        [Tx("2023-05-01", "S", 5_000_000_000, 1.0, "D", 0), Tx("2023-05-01", "S", 5_000_000_001, 1.0, "D", 0),
+         Tx("2023-05-01", "S", 1, 1_000_000.0, "D", 0), Tx("2023-05-01", "S", 1, 1_000_000.5, "D", 0)],
+        filed="2023-05-03",
+    )  # fmt: skip
+    assert [bool(r["flags"] and "implausible_value" in r["flags"]) for r in rows] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert (rows[0]["late_business_days"], rows[0]["is_late"]) == (2, False)
+    (late,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0)], filed="2023-05-04")
+    assert (late["late_business_days"], late["is_late"]) == (3, True)
+    note = {"F1": "sold at prices ranging from $10.00 to $10.50, inclusive."}
+    inside, outside = _rows(
+        [Tx("2023-05-01", "S", 1, 10.51, "D", 0, price_footnotes=["F1"]),
+         Tx("2023-05-01", "S", 1, 10.52, "D", 0, price_footnotes=["F1"])],
+        footnotes=note,
+    )  # fmt: skip
+    assert (inside["flags"], outside["flags"]) == (None, "price_outside_range")
+
+
+def test_add_business_days_skips_weekends_and_holidays():
+    """Guards against the cooling-off end landing on a holiday-blind date (Juneteenth, 19 June 2023)."""
+    from loaders.derive import add_business_days
+
+    assert add_business_days(dt.date(2023, 6, 16), 2) == dt.date(2023, 6, 21)
+    assert add_business_days(dt.date(2023, 5, 5), 2) == dt.date(2023, 5, 9)
+
+
+def test_conflict_note_says_which_box_and_statement():
+    """Guards against a note that hides what the checkbox said or what the footnote said."""
+    note = {"F1": "This sale was not made pursuant to a Rule 10b5-1 trading plan."}
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], aff10b5one=True, footnotes=note)
+    assert r["tenb51_note"] == (
+        "checkbox checked, but footnote F1 says the trade was not under a Rule 10b5-1 plan: the footnote wins"
+    )
+    note = {"F1": "Sold under a Rule 10b51 plan."}
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], aff10b5one=False, footnotes=note)
+    assert r["tenb51_note"] == (
+        "footnote F1 spells the rule '10b51', read as Rule 10b5-1; checkbox unchecked, but footnote F1 says the "
+        "trade was under a Rule 10b5-1 plan: the footnote wins"
+    )
+
+
+def test_typed_values_are_accepted_as_given():
+    """Guards against a loader that passes typed values (a date, a float, a bool) instead of text getting nulls."""
+    f = {"accession": "0001234567-23-000001", "form": "4", "period_of_report": dt.date(2023, 5, 1),
+         "filing_date": dt.date(2023, 5, 3), "aff10b5one": True, "issuer_cik": 1234567}  # fmt: skip
+    row = {"row_id": "r", "accession": f["accession"], "table": "derivative", "seq": 0, "security_title": "Option",
+           "code": "M", "acquired_disposed": "D", "transaction_date_raw": "2023-05-01", "shares_raw": "10",
+           "price_raw": "0", "owned_after_raw": "90", "conversion_price": 12.5, "underlying_shares": 10,
+           "expiration_date": dt.date(2030, 1, 1), "exercise_date": "2024-01-01", "equity_swap": False,
+           "value_owned_after": None, "direct_indirect": "D"}  # fmt: skip
+    derive_filing(f, [row], [], {})
+    assert (row["conversion_price"], row["underlying_shares"], row["equity_swap"]) == (12.5, 10.0, False)
+    assert (row["expiration_date"], row["exercise_date"]) == (dt.date(2030, 1, 1), dt.date(2024, 1, 1))
+    assert row["is_10b5_1"] is True and f["aff10b5one"] is True
+
+
+def test_filing_url_needs_cik_and_real_accession():
+    """Guards against links to EDGAR for files ingested without an accession or an issuer CIK."""
+    from loaders.derive import filing_url
+
+    acc = "0001234567-23-000001"
+    assert filing_url(1234567, acc) == (
+        "https://www.sec.gov/Archives/edgar/data/1234567/000123456723000001/0001234567-23-000001-index.htm"
+    )
+    assert filing_url(None, acc) is None and filing_url(1234567, None) is None
+    assert filing_url(1234567, "ACME_Jane_2023-05-01") is None
+
+
+# ---------------------------------------------------------------------------------------------- 10b5-1 corners
+def test_plan_rule_corners():
+    """Guards against each branch of the 10b5-1 rule drifting: an agreeing footnote is not a conflict; a checked
+    box beats a filing-level "not a plan" (flagged); a remarks-only "not a plan" without a checkbox gives False;
+    an unchecked box with nothing else gives False (not unknown); a scoped-out row says why only when something
+    would have applied; a row without a code says so."""
+    plan = {"F1": "Sold under a Rule 10b5-1 plan adopted on March 1, 2023."}
+    (agree,) = _rows(
+        [Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], aff10b5one=True, footnotes=plan
+    )
+    assert (agree["is_10b5_1"], agree["tenb51_source"], agree["flags"]) == (True, "checkbox", None)
+    (box_wins,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0)], aff10b5one=True,
+                        remarks="None of these sales were made pursuant to a Rule 10b5-1 plan; not a 10b5-1 sale.")  # fmt: skip
+    assert (box_wins["is_10b5_1"], box_wins["tenb51_source"], box_wins["flags"]) == (
+        True,
+        "checkbox",
+        "tenb51_conflict",
+    )
+    assert (
+        box_wins["tenb51_note"] == "checkbox checked, but the remarks say not under a plan: the checkbox wins"
+    )
+    (said_no,) = _rows(
+        [Tx("2023-05-01", "S", 1, 1.0, "D", 0)], remarks="This sale was not made under a Rule 10b5-1 plan."
+    )
+    assert (said_no["is_10b5_1"], said_no["tenb51_source"], said_no["flags"]) == (False, "remarks", None)
+    (unchecked,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0)], aff10b5one=False)
+    assert (unchecked["is_10b5_1"], unchecked["tenb51_source"], unchecked["flags"]) == (
+        False,
+        "checkbox",
+        None,
+    )
+    grant, nocode = _rows([Tx("2023-05-01", "A", 1, 0, "A", 1), Tx("2023-05-01", None, 1, 0, "A", 2)],
+                          remarks="All sales were made under a Rule 10b5-1 plan.")  # fmt: skip
+    assert grant["is_10b5_1"] is None and grant["tenb51_note"] == (
+        "the remarks mention a plan, but code A (Grant or award from the company) is not a trade a plan covers: "
+        "not applied"
+    )
+    assert "code ? (no code)" in nocode["tenb51_note"]
+    (quiet,) = _rows([Tx("2023-05-01", "F", 1, 1.0, "D", 0)], aff10b5one=False,
+                     remarks="All sales were made under a Rule 10b5-1 plan.")  # fmt: skip
+    assert (quiet["is_10b5_1"], quiet["tenb51_note"]) == (False, None)
+
+
+def test_adoption_on_the_filing_day_kept_and_without_filing_date_uses_trade_date():
+    """Guards against dropping a plan adopted the day it was reported, and against no sanity check when the filing
+    has no date at all (the trade date bounds the adoption then)."""
+    plan = {"F1": "Sold under a Rule 10b5-1 plan adopted on May 3, 2023."}
+    (r,) = _rows([Tx("2023-05-01", "S", 1, 1.0, "D", 0, footnotes=["F1"])], footnotes=plan)
+    assert r["plan_adoption_date"] == dt.date(2023, 5, 3)  # filed 2023-05-03
+    f = {"accession": "x", "form": "4"}
+    row = {"row_id": "r", "accession": "x", "table": "nonDerivative", "seq": 0, "code": "S", "footnote_ids": "F1",
+           "transaction_date_raw": "2023-05-01", "shares_raw": "1", "price_raw": "1", "owned_after_raw": "0"}  # fmt: skip
+    derive_filing(f, [row], [], {"F1": "Sold under a Rule 10b5-1 plan adopted on May 2, 2023."})
+    assert row["is_10b5_1"] is True and row["plan_adoption_date"] is None and "ignored" in row["tenb51_note"]
+
+
+# ---------------------------------------------------------------------------------------------- ranges corners
+def test_range_choice_without_respectively_and_without_price():
+    """Guards against mapping ranges by position when the footnote does not say "respectively", against a row
+    without a price losing its range, and against a price outside every range getting no flag."""
+    note = {"F1": "sold in two lots at prices ranging from $10.00 to $11.00; and from $20.00 to $21.00."}
+    hi, lo, none, out = _rows(
+        [Tx("2023-05-01", "S", 1, 20.5, "D", 3, price_footnotes=["F1"]),
+         Tx("2023-05-01", "S", 1, 10.5, "D", 2, price_footnotes=["F1"]),
+         Tx("2023-05-01", "S", 1, None, "D", 1, price_footnotes=["F1"]),
+         Tx("2023-05-01", "S", 1, 30.0, "D", 0, price_footnotes=["F1"])],
+        footnotes=note,
+    )  # fmt: skip
+    assert [(r["price_low"], r["price_high"]) for r in (hi, lo, none, out)] == [
+        (20.0, 21.0),
+        (10.0, 11.0),
+    ] + [(10.0, 11.0)] * 2
+    assert (hi["flags"], lo["flags"], none["flags"], out["flags"]) == (
+        None,
+        None,
+        None,
+        "price_outside_range",
+    )
+    single = {"F1": "sold at prices ranging from $10.00 to $11.00."}
+    (r,) = _rows([Tx("2023-05-01", "G", 1, None, "D", 0, price_footnotes=["F1"])], footnotes=single)
+    assert (r["price_low"], r["flags"]) == (10.0, None)
+
+
+# ---------------------------------------------------------------------------------------------- dates, values
+def test_date_and_value_corners():
+    """Guards against: a 1990 date flagged as before 1990; the plausibility horizon taken from the period instead
+    of the filing date; a date exactly a year and a day after filing sent to the fallback; value_missing on a
+    field left empty; late days for a Form 5; an explicit 'L' timeliness ignored; case in codes."""
+    (y1990,) = _rows([Tx("1990-06-01", "S", 1, 1.0, "D", 0)], filed="1990-06-05")
+    assert y1990["flags"] is None and y1990["transaction_date"] == dt.date(1990, 6, 1)
+    xml = form_xml(issuer=ACME, owners=[JANE], period="2024-03-15", document_type="4/A",
+                   transactions=[Tx("2025-05-01", "S", 1, 1.0, "D", 0)])  # fmt: skip
+    (late_amend,) = parse_ownership(xml, "0001234567-25-000001", "2025-06-01").transactions
+    assert late_amend["transaction_date"] == dt.date(2025, 5, 1) and late_amend["flags"] is None
+    (edge,) = _rows([Tx("2024-05-03", "S", 1, 1.0, "D", 0)], filed="2023-05-03")
+    assert edge["transaction_date"] == dt.date(2024, 5, 3) and edge["flags"] == "date_after_filing"
+    (blank,) = _rows([Tx("2023-05-01", "G", 10, None, "D", 0)])
+    assert blank["flags"] is None and blank["value"] is None
+    xml5 = form_xml(issuer=ACME, owners=[JANE], period="2023-05-01", document_type="5",
+                    transactions=[Tx("2023-05-01", "G", 1, None, "D", 0)])  # fmt: skip
+    (form5,) = parse_ownership(xml5, "0001234567-24-000001", "2024-02-10").transactions
+    assert (form5["late_business_days"], form5["is_late"]) == (None, None)
+    row = {"row_id": "r", "accession": "x", "table": "nonDerivative", "seq": 0, "code": "s", "timeliness": "late",
+           "acquired_disposed": "d", "transaction_date_raw": "2023-05-01", "direct_indirect": "direct"}  # fmt: skip
+    derive_filing({"accession": "x", "form": "4", "filing_date": "2023-05-02"}, [row], [], {})
+    assert (row["code"], row["timeliness"], row["is_late"], row["acquired_disposed"]) == ("S", "L", True, "D")
+    assert row["direct_indirect"] == "D" and row["late_business_days"] == 1
+
+
+def test_holding_value_missing_only_for_junk():
+    """Guards against a holdings row with junk shares passing silently, or an empty one being flagged."""
+    xml = form_xml(issuer=ACME, owners=[JANE], period="2023-05-01",
+                   holdings=[Holding("12 shares"), Holding(100)])  # fmt: skip
+    junk, ok = parse_ownership(xml, "0001234567-23-000002", "2023-05-03").holdings
+    assert (junk["shares_owned"], junk["flags"]) == (None, "value_missing") and ok["flags"] is None
+
+
+def test_holdings_chain_corners():
+    """Guards against: different securities chained together; a non-derivative first purchase exempted like a
+    new grant; a derivative grant with a price but no expiry chained; a fully used grant (owned 0) flagged; the
+    1-share tolerance widened."""
+    rows = _rows(
+        [Tx("2023-05-01", "S", 10, 1.0, "D", 490), Tx("2023-05-01", "S", 10, 1.0, "D", 90, title="Class B"),
+         Tx("2023-05-01", "P", 100, 1.0, "A", 100),  # common: 490 + 100 != 100
+         Tx("2023-05-01", "S", 10, 1.0, "D", 78.5, title="Class B"),  # 90 - 10 = 80, 1.5 off
+         Tx("2023-05-01", "M", 5, 0, "D", 7, derivative=True, title="RSU", exercise_price=0.0),
+         Tx("2023-05-01", "M", 5, 0, "D", 20, derivative=True, title="RSU", exercise_price=0.0),
+         Tx("2023-05-01", "A", 100, 10.0, "A", 100, derivative=True, title="Option", exercise_price=10.0,
+            expiration="2030-01-01"),
+         Tx("2023-05-01", "X", 30, 10.0, "D", 0, derivative=True, title="Option", exercise_price=10.0,
+            expiration="2030-01-01")],
+    )  # fmt: skip
+    assert [r["flags"] for r in rows] == [
+        None,
+        None,
+        "holdings_mismatch",
+        "holdings_mismatch",
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_owner_columns_list_every_owner():
+    """Guards against losing the second owner's name on joint-filed rows."""
+    from tests.fixtures.builder import Owner
+
+    xml = form_xml(issuer=ACME, owners=[Owner(5, "Fund LP"), Owner(6, "Fund GP")], period="2023-05-01",
+                   transactions=[Tx("2023-05-01", "S", 1, 1.0, "D", 0)])  # fmt: skip
+    (r,) = parse_ownership(xml, "0001234567-23-000003", "2023-05-03").transactions
+    assert (r["owner_ciks"], r["owner_names"], r["n_owners"]) == ("5|6", "Fund LP|Fund GP", 2)
+
+
+def test_store_range_boundaries():
+    """Guards against moving the store's limits (issue 6): years 1900..2261 and amounts up to 10^15 are kept,
+    one step beyond is null and flagged; typed dates and non-finite numbers get the same limits."""
+    from loaders.derive import _as_date, _as_number, amount, date_out_of_range
+
+    assert [to_date(d) for d in ("1900-01-01", "1899-12-31", "2261-12-31", "2262-01-01")] == [
+        dt.date(1900, 1, 1), None, dt.date(2261, 12, 31), None,
+    ]  # fmt: skip
+    assert [date_out_of_range(d) for d in ("1900-01-01", "1899-12-31", dt.date(2261, 12, 31), "2262-01-01")] == [
+        False, True, False, True,
+    ]  # fmt: skip
+    assert amount("1000000000000000") == (1e15, False) and amount("1000000000000001") == (None, True)
+    assert (
+        amount(-1.0) == (None, True)
+        and amount(float("inf")) == (None, True)
+        and amount(None) == (None, False)
+    )
+    assert _as_date(dt.date(1899, 12, 31)) is None and _as_date(dt.date(1900, 1, 1)) == dt.date(1900, 1, 1)
+    assert _as_number(float("nan")) is None and _as_number(3) == 3.0

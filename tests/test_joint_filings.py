@@ -163,3 +163,60 @@ def test_panw_typo_left_out_of_totals_by_default_0001209191_23_018495():
     assert flow.net_flow(tx)["value"].sum() == pytest.approx(-good)
     assert flow.net_flow(tx, include_suspect=True)["value"].sum() == pytest.approx(-good - 282_208_500)
     assert list(quality.suspect_values(tx)) == [False, False, False, True]
+
+
+def test_counted_and_empty_frames():
+    """Guards against counted() keeping suspect values by default, and against empty selections raising or
+    losing their columns (a filter that matches nothing must still draw an empty chart)."""
+    tx = _panw()
+    assert len(flow.counted(tx)) == 3 and len(flow.counted(tx, include_suspect=True)) == 4
+    empty = tx.iloc[0:0]
+    assert flow.counted(empty).empty
+    assert list(flow.net_flow(empty).columns) == ["period", "direction", "plan", "value", "shares", "trades"]
+    assert list(flow.net_by_period(flow.net_flow(empty)).columns) == ["period", "value", "shares"]
+    h = flow.headline(empty)
+    assert (h.transactions, h.sold, h.joint_duplicates, h.suspect_rows) == (0, 0.0, 0, 0)
+
+
+def test_net_by_period_sums_buys_and_sells():
+    """Guards against the net line dropping sells or buys."""
+    tx = _frame()
+    net = flow.net_by_period(flow.net_flow(tx, "Q")).set_index("period")["value"]
+    assert net.sum() == pytest.approx(flow.headline(tx).net)
+
+
+def test_rows_without_shares_or_owned_after_are_never_merged():
+    """Guards against merging rows that cannot be matched on every number (shares or owned-after missing)."""
+    rows = []
+    for n in (9940, 9941):
+        rows += _filing(
+            n, DIR_B, [Tx("2023-03-03", "S", None, 12.0, "D", 600), Tx("2023-03-03", "S", 5, 12.0, "D", None)]
+        )
+    tx = conform(rows, "transactions")
+    assert flow.joint_duplicates(tx)["duplicate_of"].isna().all()
+
+
+def test_joint_rule_details():
+    """Guards against: natures compared literally (case and punctuation differ between co-filers); two different
+    named trusts merged; a joint gift without a price (price missing on both rows) left double; rows without
+    acquired/disposed or value entering the flow."""
+    rows = []
+    rows += _filing(9950, SMITH, [Tx("2023-03-06", "G", 400, None, "D", 769533, direct="I", nature=LLC)])
+    rows += _filing(9951, HOOD, [Tx("2023-03-06", "G", 400, None, "D", 769533, direct="I",
+                                    nature="by Smith & Hood Investments LLC")])  # fmt: skip
+    rows += _filing(
+        9952, CANNON, [Tx("2023-03-07", "S", 9, 5.0, "D", 91, direct="I", nature="By Alpha Trust")]
+    )
+    rows += _filing(
+        9953, FARQUHAR, [Tx("2023-03-07", "S", 9, 5.0, "D", 91, direct="I", nature="By Beta Trust")]
+    )
+    tx = conform(rows, "transactions")
+    dup = flow.joint_duplicates(tx)["duplicate_of"]
+    assert list(dup.notna()) == [False, True, False, False] and dup.iloc[1] == tx["row_id"].iloc[0]
+    net = flow.net_flow(tx)
+    assert net["value"].sum() == pytest.approx(-2 * 9 * 5.0) and net["shares"].sum() == pytest.approx(
+        -400 - 18
+    )
+    odd = tx.iloc[[2]].assign(acquired_disposed=pd.NA)
+    assert flow.net_flow(odd).empty
+    assert flow.headline(tx.iloc[0:0]).suspect_value == 0.0

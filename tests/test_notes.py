@@ -9,7 +9,16 @@ import datetime as dt
 
 import pytest
 
-from loaders.notes import AMENDED_RULE_EFFECTIVE, adoption, price_range, price_ranges, respectively, tenb51
+from loaders.notes import (
+    AMENDED_RULE_EFFECTIVE,
+    Adoption,
+    adoption,
+    price_range,
+    price_ranges,
+    respectively,
+    tenb51,
+    tenb51_mention,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,9 +60,12 @@ def test_rule_10b_5_is_not_a_plan(text):
 
 
 def test_negated_mention_says_not_a_plan():
-    """Guards against 'not pursuant to a Rule 10b5-1 plan' counting as a plan sale."""
+    """Guards against 'not pursuant to a Rule 10b5-1 plan' counting as a plan sale, and the tri-state collapsing."""
     m = tenb51("The sale was not made pursuant to a Rule 10b51 trading plan.")
     assert m is not None and m.said is False
+    assert tenb51_mention("The sale was not made pursuant to a Rule 10b5-1 trading plan.") is False
+    assert tenb51_mention("Sold under a Rule 10b5-1 trading plan.") is True
+    assert tenb51_mention("Gift to a family trust.") is None
 
 
 @pytest.mark.parametrize(
@@ -81,14 +93,27 @@ def test_negated_mention_says_not_a_plan():
         pytest.param("The transaction took place in accordance with a Trading Plan that complies with SEC Rule "
                      "10b5-1 and expires on September 8, 2023.", None, id="0001035267-23-000023-expiry"),
         pytest.param("sold on May 1, 2024 pursuant to a Rule 10b5-1 plan", None, id="sale-date"),
+        pytest.param("On May 1, 2024 the reporting person sold shares under a Rule 10b5-1 plan adopted on March 3, "
+                     "2023.", dt.date(2023, 3, 3), id="sale-date-before-adoption-key"),
+        pytest.param("a Rule 10b5-1 plan adopted on February 30, 2023 (sic), replacing one adopted on March 1, 2023",
+                     dt.date(2023, 3, 1), id="impossible-date-skipped"),
+        pytest.param("Rule 10b5-1 plan adopted on December 1, 2000", dt.date(2000, 12, 1), id="first-plan-year"),
+        pytest.param("a 10b5-1 plan entered into on 3/1/23; shares sold on 6/1/23", dt.date(2023, 3, 1),
+                     id="two-digit-year"),
+        pytest.param("DTD 3/12/2005, the trust adopted a Rule 10b5-1 plan", None, id="trust-date-after-2000"),
+        pytest.param("Rule 10b5-1 plan adopted " + "y" * 98 + " March 1, 2023", dt.date(2023, 3, 1),
+                     id="gap-100-chars"),
+        pytest.param("Rule 10b5-1 plan adopted " + "y" * 99 + " March 1, 2023", None, id="gap-101-chars"),
+        pytest.param("Rule 10b5-1 plan adopted on December 1, 1999", None, id="before-the-rule"),
+        pytest.param("Rule 10b5-1 plan adopted on December 1, 2100", dt.date(2100, 12, 1), id="year-2100"),
+        pytest.param("Rule 10b5-1 plan adopted on December 1, 2101", None, id="year-2101"),
         pytest.param("adopted on May 16, 2024 under Rule 10b-5", None, id="rule-10b-5"),
     ],
 )  # fmt: skip
 def test_adoption_date_phrasings(text, date):
     """Guards against a trust's date (1996) or an expiry, sale or unrelated date taken for the adoption date, and
     against missing dates written "On <date>, X adopted", "Ms. X on <date>", "January 24,2023", "03-13-2023"."""
-    found = adoption(text)
-    assert (found.date if found else None) == date
+    assert adoption(text) == (Adoption(date=date) if date else None)
 
 
 def test_adoption_month_only_0001562180_23_005231():
@@ -123,8 +148,9 @@ def test_modified_plan_counts_from_modification_0001209191_23_039190():
 def test_plan_adopted_before_the_amended_rule(text):
     """Guards against reading "adopted prior to February 27, 2023" as an adoption ON that date (which would start a
     90-day cooling-off for a plan the amended rule does not cover)."""
-    a = adoption(text)
-    assert a is not None and a.date is None and a.before == AMENDED_RULE_EFFECTIVE
+    assert adoption(text) == Adoption(
+        date=None, before=AMENDED_RULE_EFFECTIVE, month_only=False, modified=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,6 +176,15 @@ def test_plan_adopted_before_the_amended_rule(text):
         pytest.param("404 shares sold at $296.56 - 297.56; 1,201 shares", ((296.56, 297.56),),
                      id="0001035267-23-000097-second-without-dollar"),
         pytest.param("weighted average price of $19.25", (), id="no-range"),
+        pytest.param("sold at prices ranging from 19.12 to 19.54", ((19.12, 19.54),), id="no-dollar-sign"),
+        pytest.param("sold at prices ranging from $5 to $6", ((5.0, 6.0),), id="no-decimals"),
+        pytest.param("sold at prices ranging from $0 to $6", (), id="zero-low-is-junk"),
+        pytest.param("executed in multiple trades at prices ranging from $0.8700 to $0.9443.", ((0.87, 0.9443),),
+                     id="0001781162-23-000010-below-a-dollar"),
+        pytest.param("The highest price at which shares were sold was $0.95 and the lowest price at which shares "
+                     "were sold was $0.90.", ((0.90, 0.95),), id="highest-lowest-below-a-dollar"),
+        pytest.param("The highest price at which shares were sold was $1.00 and the lowest price at which shares "
+                     "were sold was $0.00.", (), id="highest-lowest-zero-low"),
         pytest.param("250,000 shares were sold pursuant to a block trade for $7.00 per share and 8,600 shares", (),
                      id="0001213900-23-006798-block-trade"),
     ],

@@ -90,3 +90,32 @@ def test_holdings_hover_leads_with_the_check_note():
     pts = holdings.holdings_series(tx, conform([], "holdings"))
     assert pts["footnotes"].iloc[0].startswith("Check: transaction date is before 1990")
     assert "F1: Sold under a Rule 10b5-1 plan" in pts["footnotes"].iloc[0]
+
+
+def _days(*offsets: int, typo_day: int = 0) -> pd.DataFrame:
+    """Open-market sales at ~$10 on 2023-03-10 + offset days, and a $100 trade on 2023-03-10 + typo_day."""
+    base = pd.Timestamp("2023-03-10")
+    txs = [((base + pd.Timedelta(days=o)).date().isoformat(), 10.0) for o in offsets]
+    txs.append(((base + pd.Timedelta(days=typo_day)).date().isoformat(), 100.0))
+    return _tx([(f"{d[:8]}28", [Tx(d, "S", 1, p, "D", 0)], {}) for d, p in txs])
+
+
+def test_outlier_window_and_minimum_neighbours():
+    """Guards against a wider week (4 days) or fewer neighbours (2) than the rule says: 3 days either side
+    inclusive, at least 3 other trades."""
+    assert quality.price_outliers(_days(-1, -2, -3)).iloc[
+        -1
+    ]  # 3 neighbours, the farthest exactly 3 days away
+    assert not quality.price_outliers(_days(-1, -2, -4)).iloc[-1]  # one is 4 days away: only 2 neighbours
+    assert not quality.price_outliers(_days(-1, 1)).any()
+
+
+def test_far_outside_range_both_ways_and_suspect_from_flags():
+    """Guards against the far-from-range test missing prices far BELOW their range, a factor wider than 2, and
+    an implausible value not counting as suspect; an empty frame gives an empty mask."""
+    tx = _tx([("2023-05-03", [Tx("2023-05-01", "S", 1, p, "D", 0, price_footnotes=["F1"]) for p in (25.0, 19.0, 4.0, 6.0)],
+               {"footnotes": {"F1": "sold at prices ranging from $10.00 to $10.50."}})])  # fmt: skip
+    assert list(quality.far_outside_range(tx)) == [True, False, True, False]
+    big = _tx([("2023-05-03", [Tx("2023-05-01", "S", 6_000_000_000, 1.0, "D", 0)], {})])
+    assert list(quality.suspect_values(big)) == [True]
+    assert quality.suspect_values(big.iloc[0:0]).empty

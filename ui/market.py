@@ -207,9 +207,9 @@ def screener_sidebar() -> None:
         number_pair("\u0394Own (%)", "min_own", "max_own", MAX_PERCENT, 5.0, "%.1f", where=st)
     with sb.expander("Plan, timeliness and signals", expanded=True):
         plan_box(where=st)
-        st.selectbox("Late filing", options=list(LATE_NAMES), key=_key("late"), format_func=LATE_NAMES.get,
+        st.selectbox("Late filing", options=list(LATE_NAMES), key=_key("late"), format_func=lambda v: LATE_NAMES.get(v, v),
                      help=RULES["late"])  # fmt: skip
-        st.multiselect("Trader type", options=list(CMP_NAMES), key=_key("cmp"), format_func=CMP_NAMES.get,
+        st.multiselect("Trader type", options=list(CMP_NAMES), key=_key("cmp"), format_func=lambda v: CMP_NAMES.get(v, v),
                        help=RULES["cmp_class"])  # fmt: skip
         st.checkbox("First buys only", key=_key("first_buy"), help=RULES["first_buy"])
         st.number_input("\u201cFirst buy\u201d looks back (years)", min_value=1, max_value=20, step=1,

@@ -208,7 +208,7 @@ def prepare(tickers: tuple[str, ...]) -> list[int]:
             item.listing = data.listing("issuer", item.cik)
         has_data = item.cik is not None and data.has_filings(item.cik)
         _status(item, can_pull, has_data)
-        if has_data:
+        if has_data and item.cik is not None:
             shown.append(int(item.cik))
     if not shown and not running:  # nothing to show: at least say what is stored
         from ui import welcome
@@ -244,10 +244,10 @@ def _status(item: Issuer, can_pull: bool, has_data: bool) -> None:
     job, listing = item.job, item.listing
     since = st.session_state.setdefault("_visit_started", time.monotonic()) - 5
     recent = job is not None and job.finished and (job.ended_at or 0) >= since  # ended during this visit
-    error = item.error or (job.error if recent else None)
+    error = item.error or (job.error if job is not None and recent else None)
     if error is not None:
         show_error(item.ticker, error, has_data)
-    if recent and job.report is not None and job.report.total == 0:
+    if job is not None and recent and job.report is not None and job.report.total == 0:
         st.warning(f"EDGAR lists no Forms 3, 4 or 5 for {plain(item.ticker)}.")
     if not has_data:
         return
@@ -390,9 +390,9 @@ def show_error(label: str, error: LoaderError, has_data: bool) -> None:
         st.error(f"EDGAR has no filings listed for {name}.{tail}")
     elif isinstance(error, EdgarBlocked):
         st.error(
-            f"EDGAR is rate-limiting us, so {name} could not be pulled now. {plain(public(error))}{tail}"
+            f"EDGAR is rate-limiting us, so {name} could not be pulled now. {plain(public(str(error)))}{tail}"
         )
     elif isinstance(error, EdgarUnavailable):
-        st.error(f"EDGAR is unreachable, so {name} could not be pulled. {plain(public(error))}{tail}")
+        st.error(f"EDGAR is unreachable, so {name} could not be pulled. {plain(public(str(error)))}{tail}")
     else:
-        st.error(f"{name} could not be pulled: {plain(public(error))}{tail}")
+        st.error(f"{name} could not be pulled: {plain(public(str(error)))}{tail}")

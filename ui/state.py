@@ -152,9 +152,15 @@ def sidebar() -> Filters:
             "Role", options=list(ROLES), key="f_roles", format_func=lambda r: ROLES[r].capitalize()
         )
         st.text_input("Officer title contains", key="f_title", placeholder="e.g. CFO", max_chars=60)
-        st.selectbox("Ownership", options=list(OWNERSHIP), key="f_own", format_func=OWN_NAMES.get)
-        st.selectbox("Security", options=list(DERIVATIVE), key="f_deriv", format_func=DERIV_NAMES.get)
-        st.multiselect("10b5-1 plan", options=list(PLAN_STATES), key="f_plan", format_func=PLAN_NAMES.get)
+        st.selectbox(
+            "Ownership", options=list(OWNERSHIP), key="f_own", format_func=lambda v: OWN_NAMES.get(v, v)
+        )
+        st.selectbox(
+            "Security", options=list(DERIVATIVE), key="f_deriv", format_func=lambda v: DERIV_NAMES.get(v, v)
+        )
+        st.multiselect(
+            "10b5-1 plan", options=list(PLAN_STATES), key="f_plan", format_func=lambda v: PLAN_NAMES.get(v, v)
+        )
         st.number_input(
             "Minimum value ($)", min_value=0.0, max_value=MAX_AMOUNT, step=10000.0, key="f_min", format="%.0f"
         )

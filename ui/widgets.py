@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -42,7 +44,7 @@ def chart(
     with st.popover("Export chart", icon=":material/download:", key=f"export-{key}"):
         if export.static_export_available():
             for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf")):
-                st.download_button(fmt.upper(), data=lambda fmt=fmt: export.to_image(fig, fmt), mime=mime,
+                st.download_button(fmt.upper(), data=functools.partial(export.to_image, fig, fmt), mime=mime,
                                    file_name=export.export_name(ext=fmt, **names), key=f"dl-{key}-{fmt}",
                                    on_click="ignore", width="stretch")  # fmt: skip
         else:
@@ -94,7 +96,7 @@ LINK = st.column_config.LinkColumn("Filing", display_text="EDGAR ↗", width=80)
 MONEY = st.column_config.NumberColumn(format="dollar", step=1)
 
 
-def money(label: str, width: int | str | None = 115):
+def money(label: str, width: Literal["small", "medium", "large"] | int | None = 115):
     """Whole dollars ($1,234,567): cents only for prices."""
     return st.column_config.NumberColumn(label, format="dollar", step=1, width=width)
 
