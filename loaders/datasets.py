@@ -240,7 +240,16 @@ def _group(header: list[str], rows: list[list[str]]) -> dict[str, list[dict]]:
 
 
 def read_quarter(data: bytes, name: str = "data set") -> Quarter:
-    """Every filing of one quarter's zip as store frames (filings, owners, transactions, holdings, footnotes)."""
+    """Every filing of one quarter's zip as store frames (filings, owners, transactions, holdings, footnotes), read
+    column by column (loaders.datasets_columnar); equal to read_quarter_rows, many times faster."""
+    from loaders.datasets_columnar import read_quarter as columnar
+
+    return columnar(data, name)
+
+
+def read_quarter_rows(data: bytes, name: str = "data set") -> Quarter:
+    """read_quarter, filing by filing: a dict per row and derive_filing per filing (the reference the columnar
+    reader is tested against)."""
     tables = read_tables(data, name)
     missing = [t for t in SECONDARY if t not in tables]
     sub_header, sub_rows = tables["SUBMISSION"]
