@@ -90,7 +90,7 @@ def _mapped(s: pd.Series, fn) -> pd.Series:
     """fn applied once per distinct value (same index as s)."""
     codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
     out = np.empty(len(uniq), dtype=object)
-    out[:] = [fn(u) for u in uniq]
+    out[:] = [fn(None if isinstance(u, float) and u != u else u) for u in uniq]
     return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=s.index, dtype=object)
 
 
@@ -417,9 +417,9 @@ def _in_range(d) -> bool:
 
 
 def _text_matters(text) -> bool:
-    """True when a footnote or the remarks can change a derived value: it mentions Rule 10b5-1 (status, adoption
-    date; `adoption` needs a mention too) or holds a price range."""
-    return bool(text) and (tenb51(text) is not None or bool(price_ranges(text)))
+    """True when a footnote or the remarks can change the 10b5-1 columns: it mentions Rule 10b5-1 (status,
+    adoption date; `adoption` needs a mention too). Price ranges are read here, per row (_price_ranges)."""
+    return bool(text) and tenb51(text) is not None
 
 
 def _amounts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -562,9 +562,13 @@ def _derive(
         is_late[~can] = pd.NA
         is_late[timeliness == "L"] = True
         after = ~np.isnat(fdate[tf]) & (tdate > fdate[tf])
+        low, high, outside = _price_ranges(t, notes, price)
         flags = [
-            ",".join(x for x, on in (("date_after_filing", a), ("implausible_value", b)) if on) or None
-            for a, b in zip(after, implausible, strict=True)
+            ",".join(
+                x for x, on in (("date_after_filing", a), ("implausible_value", b), ("price_outside_range", c)) if on
+            )
+            or None
+            for a, b, c in zip(after, implausible, outside, strict=True)
         ]
         # 10b5-1 from the checkbox alone (no text of the filing says anything about a plan)
         plans = {}
@@ -600,6 +604,8 @@ def _derive(
                 "owned_after": owned,
                 "value_owned_after": _numbers(t["value_owned_after"]),
                 "is_10b5_1": pd.array([p[0] for p in plan], dtype="boolean"),
+                "price_low": low,
+                "price_high": high,
                 "tenb51_source": [p[1] for p in plan],
                 "late_business_days": late_days,
                 "is_late": is_late,
@@ -684,6 +690,57 @@ def _merge(simple: pd.DataFrame, keep: np.ndarray, done, where: np.ndarray, name
     order = np.concatenate([np.flatnonzero(keep), where])
     both = pd.concat([kept, done], ignore_index=True)
     return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+
+
+def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
+    """derive._Filing._range per transaction row: (price_low, price_high, price_outside_range)."""
+    n = len(t)
+    low, high, outside = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if not len(notes):
+        return low, high, outside
+    ranges = _mapped(notes["text"], price_ranges)
+    has = ranges.map(bool).to_numpy(dtype=bool)
+    if not has.any():
+        return low, high, outside
+    by_note = {
+        (int(f), i): (r, txt)
+        for f, i, r, txt in zip(notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True)
+    }
+    with_notes = {f for f, _ in by_note}
+    tf = t["_f"].to_numpy()
+    ids_all = t["footnote_ids"].to_numpy(dtype=object)
+    row_ids = t["row_id"].to_numpy(dtype=object)
+    pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
+    for fi, ids, rid in zip(tf, ids_all, row_ids, strict=True):
+        if ids and fi in with_notes:
+            for k in ids.split(","):
+                if k:
+                    pointing.setdefault((int(fi), k), []).append(rid)
+    tol = derive.RANGE_TOLERANCE
+    for j in np.flatnonzero([bool(ids) and fi in with_notes for fi, ids in zip(tf, ids_all, strict=True)]):
+        fi, p = int(tf[j]), price[j]
+        known = p == p  # not NaN
+        found, fallback = None, None
+        for k in ids_all[j].split(","):
+            got = by_note.get((fi, k))
+            if not got:
+                continue
+            rs, text = got
+            if len(rs) == 1:
+                rng = rs[0]
+            elif derive.respectively(text) and len(rs) == len(rows := pointing.get((fi, k), [])):
+                rng = rs[rows.index(row_ids[j])]
+            else:
+                rng = next((r for r in rs if known and r[0] - tol <= p <= r[1] + tol), rs[0])
+            if not known or rng[0] - tol <= p <= rng[1] + tol:
+                found = rng
+                break
+            fallback = fallback or rng
+        found = found or fallback
+        if found is not None:
+            low[j], high[j] = found
+            outside[j] = known and not (found[0] - tol <= p <= found[1] + tol)
+    return low, high, outside
 
 
 def _col_obj(rows: pd.DataFrame, name: str) -> pd.Series:
@@ -796,9 +853,24 @@ def _records(frame: pd.DataFrame, sel: np.ndarray, keys: set[str]) -> dict[int, 
     if not len(sel):
         return out
     cols = [c for c in frame.columns if c in keys]
-    recs = _plain(frame.iloc[sel][cols].astype(object).to_dict("records"))
-    for r, fi in zip(recs, frame["_f"].to_numpy()[sel], strict=True):
-        out.setdefault(int(fi), []).append(r)
+    arrays = [frame[c].to_numpy()[sel].tolist() for c in cols]  # Python scalars; None already
+    for i, fi in enumerate(frame["_f"].to_numpy()[sel]):
+        out.setdefault(int(fi), []).append({c: a[i] for c, a in zip(cols, arrays, strict=True)})
+    return out
+
+
+def _py(values: np.ndarray) -> list:
+    """Python values for derive_filing: None for NaN/NA, int/bool for numpy scalars."""
+    out = []
+    for v in values:
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append(None)
+        elif isinstance(v, np.integer):
+            out.append(int(v))
+        elif isinstance(v, np.bool_):
+            out.append(bool(v))
+        else:
+            out.append(v)
     return out
 
 
