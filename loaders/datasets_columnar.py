@@ -152,7 +152,9 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
     notes = _notes(rows_of("FOOTNOTES"), accs)
     first = _first_owner(owners, len(accs))
-    no_checkbox = (not has_checkbox) & (filings["filing_date"].to_numpy() >= np.datetime64(CHECKBOX_SINCE))
+    no_checkbox = np.array(
+        [not has_checkbox and d is not None and d >= CHECKBOX_SINCE for d in filings["filing_date"]], dtype=bool
+    )
     parts = {
         file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
         for file in _ROW_FILES
