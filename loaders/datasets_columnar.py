@@ -153,7 +153,8 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     notes = _notes(rows_of("FOOTNOTES"), accs)
     first = _first_owner(owners, len(accs))
     no_checkbox = np.array(
-        [not has_checkbox and d is not None and d >= CHECKBOX_SINCE for d in filings["filing_date"]], dtype=bool
+        [not has_checkbox and d is not None and d >= CHECKBOX_SINCE for d in filings["filing_date"]],
+        dtype=bool,
     )
     parts = {
         file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
@@ -474,9 +475,12 @@ def _derive(
     n = len(filings)
     # -- which filings need the per-filing derivation
     complex_f = np.zeros(n, dtype=bool)
+    # filings whose footnotes or remarks speak of a 10b5-1 plan: their plan columns come from derive's own rules,
+    # row by row (_text_plans); everything else about them is derived column by column
     hits = _mapped(notes["text"], _text_matters) if len(notes) else pd.Series([], dtype=bool)
-    complex_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
-    complex_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
+    text_f = np.zeros(n, dtype=bool)
+    text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
+    text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
     fdate_obj = filings["filing_date"].to_numpy(dtype=object)
     period_obj = filings["period_of_report"].to_numpy(dtype=object)
     for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission"):
@@ -565,18 +569,27 @@ def _derive(
         is_late[timeliness == "L"] = True
         after = ~np.isnat(fdate[tf]) & (tdate > fdate[tf])
         low, high, outside = _price_ranges(t, notes, price)
-        flags = [
-            ",".join(
-                x for x, on in (("date_after_filing", a), ("implausible_value", b), ("price_outside_range", c)) if on
-            )
-            or None
-            for a, b, c in zip(after, implausible, outside, strict=True)
-        ]
-        # 10b5-1 from the checkbox alone (no text of the filing says anything about a plan)
+        # 10b5-1 from the checkbox alone where no text of the filing says anything about a plan
         plans = {}
         for key in set(zip(code, box[tf], strict=True)):
             plans[key] = _checkbox_plan(*key)
         plan = [plans[k] for k in zip(code, box[tf], strict=True)]
+        if text_f.any():
+            _text_plans(plan, t, hold, notes, filings, text_f, code, tdate)
+        flags = [
+            ",".join(
+                x
+                for x, on in (
+                    ("date_after_filing", a),
+                    ("implausible_value", b),
+                    ("tenb51_conflict", p[3]),
+                    ("price_outside_range", c),
+                )
+                if on
+            )
+            or None
+            for a, b, p, c in zip(after, implausible, plan, outside, strict=True)
+        ]
         chain = _chain_breaks(
             tf,
             t["table"].to_numpy(dtype=object),
@@ -613,6 +626,8 @@ def _derive(
                 "is_late": is_late,
                 "flags": flags,
                 "tenb51_note": [p[2] for p in plan],
+                "plan_adoption_date": _as_datetime(p[4] for p in plan),
+                "plan_adopted_before": _as_datetime(p[5] for p in plan),
             }
         )
     else:
@@ -706,7 +721,9 @@ def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
         return low, high, outside
     by_note = {
         (int(f), i): (r, txt)
-        for f, i, r, txt in zip(notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True)
+        for f, i, r, txt in zip(
+            notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True
+        )
     }
     with_notes = {f for f, _ in by_note}
     tf = t["_f"].to_numpy()
@@ -751,22 +768,74 @@ def _col_obj(rows: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(rows), index=rows.index, dtype=object)
 
 
-def _checkbox_plan(code, box) -> tuple[bool | None, str | None, str | None]:
-    """derive._Filing._plan for a row of a filing whose footnotes and remarks say nothing about a plan."""
+def _checkbox_plan(code, box) -> tuple:
+    """derive._Filing._plan for a row of a filing whose footnotes and remarks say nothing about a plan:
+    (is_10b5_1, source, note, conflict, adoption date, adopted before)."""
     if code not in derive.PLAN_CODES:
         if box is True:
             name = code_name(code) or "no code"
-            return (
-                None,
-                None,
-                f"checkbox checked, but code {code or '?'} ({name}) is not a trade a plan covers: not applied",
+            note = (
+                f"checkbox checked, but code {code or '?'} ({name}) is not a trade a plan covers: not applied"
             )
-        return (False, "checkbox", None) if box is False else (None, None, None)
+            return None, None, note, False, None, None
+        return (
+            (False, "checkbox", None, False, None, None)
+            if box is False
+            else (None,) * 3 + (False, None, None)
+        )
     if box is True:
-        return True, "checkbox", None
+        return True, "checkbox", None, False, None, None
     if box is False:
-        return False, "checkbox", None
-    return None, None, None
+        return False, "checkbox", None, False, None, None
+    return None, None, None, False, None, None
+
+
+def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
+    """The plan columns of the rows of filings whose texts speak of a plan, by derive's own rules (its _Filing
+    plan context, _plan and _adoption), in place in `plan`."""
+    tf = t["_f"].to_numpy()
+    by_f: dict[int, dict[str, str]] = {}
+    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
+        if text_f[fi]:
+            by_f.setdefault(int(fi), {})[k] = v
+    refs: dict[int, set[str]] = {}
+    for frame in (t, hold):
+        if len(frame):
+            for fi, ids in zip(
+                frame["_f"].to_numpy(), frame["footnote_ids"].to_numpy(dtype=object), strict=True
+            ):
+                if ids and text_f[fi]:
+                    refs.setdefault(int(fi), set()).update(k for k in ids.split(",") if k)
+    ctxs: dict[int, derive._Filing] = {}
+    ids_all = t["footnote_ids"].to_numpy(dtype=object)
+    days = tdate.astype(object)
+    remarks = filings["remarks"].to_numpy(dtype=object)
+    box = filings["aff10b5one"].to_numpy(dtype=object)
+    fdate = filings["filing_date"].to_numpy(dtype=object)
+    for j in np.flatnonzero(text_f[tf]):
+        fi = int(tf[j])
+        ctx = ctxs.get(fi)
+        if ctx is None:
+            ctx = ctxs[fi] = object.__new__(derive._Filing)
+            ctx.footnotes, ctx.checkbox, ctx.remarks, ctx.fdate = (
+                by_f.get(fi, {}),
+                box[fi],
+                remarks[fi],
+                fdate[fi],
+            )
+            ctx._plan_context(refs.get(fi, set()))
+        ids = ids_all[j]
+        row_notes = [(k, x) for k in (ids.split(",") if ids else []) if k and (x := ctx.footnotes.get(k))]
+        said, source, conflict, note = ctx._plan(code[j], row_notes)
+        adopted, adoption_note = ctx._adoption(row_notes, days[j]) if said else (None, "")
+        plan[j] = (
+            said,
+            source,
+            derive._join([note, adoption_note]) or None,
+            conflict,
+            adopted.date if adopted else None,
+            adopted.before if adopted else None,
+        )
 
 
 def _chain_breaks(f, table, cols, title, owned, signed) -> np.ndarray:
