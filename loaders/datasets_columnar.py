@@ -19,6 +19,7 @@ tests/test_datasets_columnar.py checks, on every generated quarter, that both re
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -407,10 +408,10 @@ def _unverified(
     out = np.empty(len(f), dtype=object)
     cache: dict[tuple, str | None] = {}
     for i, (fi, a) in enumerate(zip(f, also, strict=True)):
-        key = (fi if fi in per_filing else -1, a)
-        if key not in cache:
-            cache[key] = ",".join(sorted(base_sets[a].union(per_filing.get(fi, ())))) or None
-        out[i] = cache[key]
+        ck = (fi if fi in per_filing else -1, a)
+        if ck not in cache:
+            cache[ck] = ",".join(sorted(base_sets[a].union(per_filing.get(fi, ())))) or None
+        out[i] = cache[ck]
     return out
 
 
@@ -501,7 +502,7 @@ def _derive(
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
         f = rows["_f"].to_numpy()
         deriv = rows["table"].to_numpy(dtype=object) == "derivative"
-        out: dict[str, np.ndarray] = {
+        out: dict[str, Any] = {
             "form": form[f],
             "filing_date": fdate[f].astype("datetime64[ns]"),
             "period_of_report": period[f].astype("datetime64[ns]"),
@@ -670,13 +671,13 @@ def _derive(
     ref = _reference(fil, t, h, notes, complex_f)
     keep_f = ~complex_f
     frames = {
-        "filings": _merge(fil, keep_f, ref["filings"], np.flatnonzero(complex_f), "filings"),
+        "filings": _merge(fil, keep_f, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
         "owners": conform(owners, "owners") if len(owners) else empty("owners"),
-        "transactions": _merge(simple_tx, keep_f[tf], *ref["transactions"], "transactions"),
+        "transactions": _merge(simple_tx, keep_f[tf], ref["transactions"], "transactions"),
         "holdings": _merge(
             simple_hold,
             keep_f[h["_f"].to_numpy()] if len(h) else np.zeros(0, bool),
-            *ref["holdings"],
+            ref["holdings"],
             "holdings",
         ),  # fmt: skip
         "footnotes": (
@@ -697,8 +698,9 @@ def _derive(
     return frames
 
 
-def _merge(simple: pd.DataFrame, keep: np.ndarray, done, where: np.ndarray, name: str) -> pd.DataFrame:
-    """The simple rows (keep) and the per-filing derivation's rows (done, at positions `where`), in order."""
+def _merge(simple: pd.DataFrame, keep: np.ndarray, derived: tuple, name: str) -> pd.DataFrame:
+    """The simple rows (keep) and the per-filing derivation's rows (derived = (frame, positions)), in order."""
+    done, where = derived
     if not len(simple) and not len(where):
         return empty(name)
     kept = conform(simple[keep], name) if keep.any() else empty(name)
@@ -927,21 +929,6 @@ def _records(frame: pd.DataFrame, sel: np.ndarray, keys: set[str]) -> dict[int, 
     arrays = [frame[c].to_numpy()[sel].tolist() for c in cols]  # Python scalars; None already
     for i, fi in enumerate(frame["_f"].to_numpy()[sel]):
         out.setdefault(int(fi), []).append({c: a[i] for c, a in zip(cols, arrays, strict=True)})
-    return out
-
-
-def _py(values: np.ndarray) -> list:
-    """Python values for derive_filing: None for NaN/NA, int/bool for numpy scalars."""
-    out = []
-    for v in values:
-        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            out.append(None)
-        elif isinstance(v, np.integer):
-            out.append(int(v))
-        elif isinstance(v, np.bool_):
-            out.append(bool(v))
-        else:
-            out.append(v)
     return out
 
 
