@@ -19,6 +19,7 @@ tests/test_datasets_columnar.py checks, on every generated quarter, that both re
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -711,13 +712,25 @@ def _merge(simple: pd.DataFrame, keep: np.ndarray, derived: tuple, name: str) ->
     return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
+# every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no
+# range, and most footnotes ("Held by the 2010 Trust.") are skipped without running the range patterns
+_DECIMAL = re.compile(r"\d[\d,]*\.\d")
+
+
+def _ranges(text: str | None) -> tuple:
+    """notes.price_ranges, without its regular expressions for texts that cannot hold a price."""
+    if not text or ("$" not in text and not _DECIMAL.search(text)):
+        return ()
+    return price_ranges(text)
+
+
 def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
     """derive._Filing._range per transaction row: (price_low, price_high, price_outside_range)."""
     n = len(t)
     low, high, outside = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
     if not len(notes):
         return low, high, outside
-    ranges = _mapped(notes["text"], price_ranges)
+    ranges = _mapped(notes["text"], _ranges)
     has = ranges.map(bool).to_numpy(dtype=bool)
     if not has.any():
         return low, high, outside
