@@ -150,14 +150,16 @@ def screen(
     page_size: int = 50,
     first_buy_years: int = signals.FIRST_BUY_YEARS,
     open_market: bool = False,
+    from_store: bool = False,
 ) -> Page:
     """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
     any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row.
 
-    open_market=True says `where` keeps only codes P and S: the rows then come from the index's open-market table
-    (fast). Otherwise the page is chosen in the store on a few narrow columns, then its rows are read in full by
-    id, issuer and filing date (so the Parquet row groups of other issuers and quarters are skipped) and labelled.
-    Both give the same rows (tested)."""
+    The rows come from the market index: open_market=True says `where` keeps only codes P and S, so the
+    open-market table (by trade date) is read; otherwise the rows table (every live Table I row, by code and trade
+    date: a screen on some codes reads their row groups only). from_store=True reads the store instead (the page
+    chosen on a few narrow columns, its rows read by id, issuer and filing date, labelled by joins to the signal
+    basis): the reference the index is tested against. All give the same rows (tested)."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
@@ -168,9 +170,10 @@ def screen(
     ssql, sparams = signal_where
     limit = f"LIMIT {page_size} OFFSET {(page - 1) * page_size}"
     count_of = f"SELECT count(*) AS n FROM (SELECT 1 FROM sel LIMIT {COUNT_CAP + 1})"
-    if open_market:
+    if not from_store:
+        src = "om" if open_market else f"(SELECT * FROM {index.rows})"
         head = _with(index, f"sel AS (SELECT * FROM (SELECT t.*, {signals.open_market_signals(first_buy_years)} "
-                            f"FROM om t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
+                            f"FROM {src} t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
         cols = ", ".join(f"t.{c}" for c in SCREEN_COLUMNS)
         rows, count = store.query_many(
             [f"{head} SELECT {cols}, CASE WHEN t.joint_duplicate AND t.suspect THEN 'joint_duplicate,suspect' "

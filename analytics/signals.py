@@ -105,7 +105,8 @@ def _trades_cte() -> str:
 # Every trade row, Table I, live, with the derived columns the pages show and filter on (a CTE named `trades`).
 TRADES = _trades_cte()
 
-# The open-market table of the index: every live Table I row with code P or S, the columns the market pages read.
+# The columns of the index's row tables (every live Table I row; the open-market table keeps codes P and S): what the
+# market pages filter, sort and show.
 OPEN_MARKET_COLUMNS = (
     "row_id", "accession", "seq", "table", "form", "filing_date", "transaction_date", "issuer_cik", "issuer_name",
     "ticker", "owner_cik", "owner_name", "owner_ciks", "n_owners", "role", "officer_title", "is_director",
@@ -116,7 +117,8 @@ OPEN_MARKET_COLUMNS = (
 )  # fmt: skip
 BASE_SQL = f"""WITH {TRADES}
 SELECT {", ".join(f't."{c}"' for c in OPEN_MARKET_COLUMNS)}, CAST(NULL AS VARCHAR) AS superseded_by
-FROM trades t WHERE t.code IN ('P', 'S')"""
+FROM trades t"""
+OPEN_CODES = "code IN ('P', 'S')"
 
 # One row per trade day (insider, issuer, code P/S, date): its $ total, the previous day of the same insider,
 # issuer and code and the largest $ before it, and when the issuer's history in the store starts. {base} = the
@@ -160,8 +162,8 @@ FROM _classified k LEFT JOIN _routine r ON r.owner_cik = k.owner_cik AND r.y = k
 ORDER BY k.owner_cik, k.y
 """
 
-# The open-market rows with their signal basis and whether market totals count them, by trade date.
-OPEN_MARKET_SQL = """
+# Every row with its signal basis and whether market totals count it (only open-market rows can be left out).
+ROWS_SQL = """
 SELECT b.* EXCLUDE (superseded_by),
        coalesce(sy.cmp_class, 'unclassified') AS cmp_class,
        sd.d AS day, sd.v AS day_value, sd.prev_d AS prev_day, sd.prev_max AS prev_max, sd.first_filed,
@@ -172,8 +174,10 @@ LEFT JOIN {days} sd ON sd.owner_cik = b.owner_cik AND sd.issuer_cik = b.issuer_c
 LEFT JOIN {years} sy ON sy.owner_cik = b.owner_cik AND sy.y = year(b.transaction_date)
 LEFT JOIN (SELECT row_id, bool_or(why = 'joint_duplicate') AS dup, bool_or(why = 'suspect') AS sus
            FROM {excluded} GROUP BY row_id) ex ON ex.row_id = b.row_id
-ORDER BY b.transaction_date, b.row_id
+ORDER BY b.code, b.transaction_date, b.row_id
 """
+# The open-market table: the rows table's P and S rows, by trade date.
+OPEN_MARKET_SQL = "SELECT * FROM {rows} WHERE " + OPEN_CODES + " ORDER BY transaction_date, row_id"
 
 ISSUERS_SQL = "SELECT DISTINCT issuer_cik, upper(ticker) AS ticker FROM filings WHERE issuer_cik IS NOT NULL"
 
@@ -201,16 +205,18 @@ def _scan(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Index:
-    """The index files of one snapshot, as SQL table expressions: `trades` (the open-market rows: every live
-    Table I P/S row with its derived columns, signal basis and counted flags, sorted by trade date), `days` and
-    `years` (the signal basis, also for rows of other codes), `issuers` (issuer CIK and every ticker it filed
-    under) and `excluded` (row_id, why = 'joint_duplicate' | 'suspect')."""
+    """The index files of one snapshot, as SQL table expressions: `rows` (every live Table I row, all codes, with
+    its derived columns, signal basis and counted flags, sorted by code and trade date so a screen on some codes
+    reads only their row groups), `trades` (the open-market table: its P and S rows, sorted by trade date), `days`
+    and `years` (the signal basis), `issuers` (issuer CIK and every ticker it filed under) and `excluded` (row_id,
+    why = 'joint_duplicate' | 'suspect')."""
 
     trades: str
     days: str
     years: str
     issuers: str
     excluded: str
+    rows: str
 
 
 def _excluded(store, base: str, folder: Path) -> pd.DataFrame:
@@ -275,28 +281,34 @@ def _write(store, path: Path, sql: str | None = None, frame: pd.DataFrame | None
 
 def ensure_index(store) -> Index:
     """The market index of the store's current snapshot, built now if missing (once per snapshot: one scan of the
-    store for the open-market rows, then small queries over that file). Older snapshots' files are removed after
+    store for its live Table I rows, then queries over that file). Older snapshots' files are removed after
     ten minutes (a running query may still read them)."""
     folder = Path(store.root) / "cache" / "signals"
     tag = snapshot_tag(store)
-    path = {n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded")}
+    path = {
+        n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded", "rows")
+    }
     if not all(p.is_file() for p in path.values()):
         folder.mkdir(parents=True, exist_ok=True)
         base = folder / f"base-{tag}.parquet"
         path["trades"].unlink(missing_ok=True)  # the open-market table is written last, from a complete set
-        if not base.is_file():
-            _write(store, base, BASE_SQL)
-        src = _scan(base)
-        if not path["days"].is_file():
-            _write(store, path["days"], DAYS_SQL.format(base=src))
-        if not path["years"].is_file():
-            _write(store, path["years"], YEARS_SQL.format(base=src))
-        if not path["excluded"].is_file():
-            _write(store, path["excluded"], frame=_excluded(store, src, folder))
+        if not all(path[n].is_file() for n in ("days", "years", "excluded", "rows")):
+            path["rows"].unlink(missing_ok=True)  # written last of these, from a complete set
+            if not base.is_file():
+                _write(store, base, BASE_SQL)
+            src = _scan(base)
+            om = f"(SELECT * FROM {src} WHERE {OPEN_CODES})"  # the signal basis: open-market trades only
+            if not path["days"].is_file():
+                _write(store, path["days"], DAYS_SQL.format(base=om))
+            if not path["years"].is_file():
+                _write(store, path["years"], YEARS_SQL.format(base=om))
+            if not path["excluded"].is_file():
+                _write(store, path["excluded"], frame=_excluded(store, om, folder))
+            parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
+            _write(store, path["rows"], ROWS_SQL.format(base=src, **parts))
         if not path["issuers"].is_file():
             _write(store, path["issuers"], ISSUERS_SQL)
-        parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
-        _write(store, path["trades"], OPEN_MARKET_SQL.format(base=src, **parts))
+        _write(store, path["trades"], OPEN_MARKET_SQL.format(rows=_scan(path["rows"])))
         base.unlink(missing_ok=True)
     keep = {*path.values()}
     for old in folder.glob("*.parquet"):
