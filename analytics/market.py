@@ -583,16 +583,25 @@ def _clusters(
         "start": pd.to_datetime(g["d"].min()),
         "end": pd.to_datetime(g["d"].max()),
         "insiders": g["owner_cik"].nunique().astype("int64"),
-        "names": named.sort_values(["cluster", "owner_name"]).groupby("cluster")["owner_name"].agg("; ".join),
+        "names": _joined(named.sort_values(["cluster", "owner_name"]), "owner_name", "; "),
         "trades": g["trades"].sum().astype("int64"),
         "shares": g["shares"].sum().astype("float64"),
         "value": g["value"].sum().astype("float64"),
         "delta_own": (bought / before.where(before > 0)).astype("float64"),
         "issuer_cik": g["issuer_cik"].first().astype("int64"),
-        "owner_ciks": ciks.assign(c=ciks["cik"].astype(str)).groupby("cluster")["c"].agg("|".join),
+        "owner_ciks": _joined(ciks, "cik", "|"),
     })  # fmt: skip
     out["window_end"] = out["start"] + pd.Timedelta(days=window_days)
     return out[list(CLUSTER_COLUMNS)].reset_index(drop=True)
+
+
+def _joined(frame: pd.DataFrame, column: str, sep: str) -> pd.Series:
+    """`column` as text joined by `sep` per cluster, in the frame's order (one pass; a grouped Python join per
+    cluster costs a second on thousands of clusters)."""
+    out: dict[int, list[str]] = {}
+    for key, value in zip(frame["cluster"].tolist(), frame[column].astype(str).tolist(), strict=True):
+        out.setdefault(key, []).append(value)
+    return pd.Series({k: sep.join(v) for k, v in out.items()}, dtype="object")
 
 
 def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) -> pd.DataFrame:
