@@ -116,6 +116,11 @@ def _with_urls(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(filing_url=pd.Series(urls, index=frame.index, dtype="string"))
 
 
+def _query(store: Store, sql: str, params: list | None = None) -> pd.DataFrame:
+    """One query over the index files (signals.query_index)."""
+    return signals.query_index(store, [sql], params)[0]
+
+
 def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | None:
     """The newest filing date of an open-market trade in the store that is not in the future (a mistyped date must
     not move it): where the market pages' "this week" and default ranges end. Read from the index (a few columns
@@ -124,8 +129,10 @@ def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | 
         return None
     today = today or dt.date.today()
     index = signals.ensure_index(store)
-    got = store.query(
-        f"SELECT max(filing_date) AS d FROM {index.trades} WHERE filing_date <= ?", [pd.Timestamp(today)]
+    got = _query(
+        store,
+        f"SELECT max(filing_date) AS d FROM {index.trades} WHERE filing_date <= ?",
+        [pd.Timestamp(today)],
     )
     d = got["d"].iloc[0]
     return None if pd.isna(d) else pd.Timestamp(d).date()
@@ -175,7 +182,7 @@ def screen(
         head = _with(index, f"sel AS (SELECT * FROM (SELECT t.*, {signals.open_market_signals(first_buy_years)} "
                             f"FROM {src} t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
         cols = ", ".join(f"t.{c}" for c in SCREEN_COLUMNS)
-        rows, count = store.query_many(
+        rows, count = signals.query_index(store,
             [f"{head} SELECT {cols}, CASE WHEN t.joint_duplicate AND t.suspect THEN 'joint_duplicate,suspect' "
              f"WHEN t.joint_duplicate THEN 'joint_duplicate' WHEN t.suspect THEN 'suspect' END AS excluded "
              f"FROM sel t ORDER BY {order} {limit}", f"{head} {count_of}"], wparams + sparams,
@@ -331,7 +338,7 @@ def latest(
     while True:
         cutoff = None
         if sort == "filing_date" and descending:
-            got = store.query(
+            got = _query(store,
                 f"{_with(index)} SELECT min(filing_date) AS d, count(*) AS n FROM (SELECT t.filing_date FROM om t "
                 f"WHERE t.code IS NOT NULL AND ({wsql}) ORDER BY t.filing_date DESC LIMIT {k})", wparams
             )  # fmt: skip
@@ -374,7 +381,7 @@ def _latest_groups(store, index, wsql, params, cutoff, order, page, page_size, y
         SELECT * FROM (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
                        FROM grp g) t
         ORDER BY {order} LIMIT {page_size + 1} OFFSET {(page - 1) * page_size}"""
-    return store.query(sql, params)
+    return _query(store, sql, params)
 
 
 def preset_where(preset: Preset, newest: dt.date | None) -> Where:
@@ -418,7 +425,8 @@ def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M", include
     if not store.has_data():
         return pd.DataFrame(columns=cols)
     wsql, params = where
-    out = store.query(
+    out = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period, CASE t.code WHEN 'P' THEN 'Buy' ELSE 'Sell' END AS direction,
                t.plan AS plan,
@@ -442,7 +450,8 @@ def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M", incl
     if not store.has_data():
         return pd.DataFrame(columns=cols)
     wsql, params = where
-    out = store.query(
+    out = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period,
                count(DISTINCT t.accession) FILTER (WHERE t.code = 'P') AS buy_filings,
@@ -468,7 +477,8 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
         return pd.DataFrame(columns=cols)
     wsql, params = where
     n = max(1, min(500, int(n)))
-    return store.query(
+    return _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT t.issuer_cik, arg_max(t.ticker, t.filing_date) AS ticker,
                arg_max(t.issuer_name, t.filing_date) AS issuer_name,
@@ -517,7 +527,8 @@ def cluster_buys(
         return pd.DataFrame(columns=CLUSTER_COLUMNS)
     rng = date_where("transaction_date", start, end)
     wsql, params = and_(rng, where)
-    days = store.query(
+    days = _query(
+        store,
         f"""{_with(signals.ensure_index(store))},
         buys AS (SELECT * FROM om t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})
                  AND {signals.counted(include_suspect=True)}),
@@ -613,7 +624,8 @@ def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) 
             "delta_own", "accession", "issuer_cik"]  # fmt: skip
     if not store.has_data():
         return pd.DataFrame(columns=[*cols, "filing_url"])
-    rows = store.query(
+    rows = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT {", ".join("t." + c for c in cols)} FROM om t
         WHERE t.code = 'P' AND t.issuer_cik = ? AND t.transaction_date BETWEEN ? AND ?

@@ -471,3 +471,25 @@ def test_rows_table_labels_trader_type_on_other_codes(tmp_path):
     assert len(rows) == 1 and rows["cmp_class"].iloc[0] == "routine"
     assert pd.isna(rows["first_buy"].iloc[0]) and pd.isna(rows["largest"].iloc[0])
     pd.testing.assert_frame_equal(rows, pages[1].rows, check_dtype=False)
+
+
+def test_index_queries_fall_back_to_the_store_views_when_a_filter_names_one(store):
+    """Guards against the bare index connection (no store views) failing, or answering differently, when a
+    filter reads the store's `transactions` view (the shared ticker filter): the query falls back to the store."""
+    from analytics.filters import Filters
+    from analytics.market_filters import MarketFilters
+
+    def col(c):
+        return f't."{c}"'
+
+    shared = Filters.tickers.where(("GAMA",), col)
+    market_only = MarketFilters.tickers.where(("GAMA",), col)
+    assert "transactions" in shared[0] and "transactions" not in market_only[0]
+    pages = [market.screen(store, market.and_(w, market.codes_where(("P", "S"))), page_size=500, open_market=True)
+             for w in (shared, market_only)]  # fmt: skip
+    want = store.query(
+        "SELECT count(*) AS n FROM transactions WHERE superseded_by IS NULL AND \"table\" = 'nonDerivative' "
+        "AND code IN ('P', 'S') AND upper(ticker) = 'GAMA'"
+    )["n"].iloc[0]
+    assert len(pages[0].rows) == want == 22 and pages[0].total == pages[1].total == want
+    pd.testing.assert_frame_equal(pages[0].rows, pages[1].rows)
