@@ -509,8 +509,9 @@ def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None
     lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)
     hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max()) + pd.Timedelta(days=2)
     days = (hi - lo).days
-    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b %Y",
-                     dtick=86_400_000 * max(1, math.ceil(days / 7)))  # fmt: skip
+    # at most ~5 two-line labels ("16 Mar" over "2023"): seven one-line dates turned sideways on a phone
+    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b\n%Y",
+                     dtick=86_400_000 * max(1, math.ceil(days / 5)))  # fmt: skip
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=names[::-1], automargin=True,
                      tickformat=None)  # fmt: skip
     fig.update_layout(showlegend=False)

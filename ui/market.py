@@ -249,7 +249,7 @@ def trade_columns(years: int = 2) -> dict:
     number = st.column_config.NumberColumn
     return {
         "Filed": st.column_config.DateColumn(width=90), "Trade date": st.column_config.DateColumn(width=90),
-        "Ticker": text(width=64, pinned=True), "Insider": text(width=150, pinned=True), "Title": text(width=140),
+        "Ticker": text(width=80, pinned=True), "Insider": text(width=150, pinned=True), "Title": text(width=140),
         "Code": text(width=48, help="; ".join(f"{c} {n}" for c, n in SHORT_NAMES.items())),
         "Value ($)": number(format="localized", width=100, help="Shares \u00d7 price, whole dollars."),
         "\u0394Own": text(width=64, help=RULES["delta_own"]),
