@@ -175,8 +175,22 @@ LEFT JOIN {days} sd ON sd.owner_cik = b.owner_cik AND sd.issuer_cik = b.issuer_c
 LEFT JOIN {years} sy ON sy.owner_cik = b.owner_cik AND sy.y = year(b.transaction_date)
 LEFT JOIN (SELECT row_id, bool_or(why = 'joint_duplicate') AS dup, bool_or(why = 'suspect') AS sus
            FROM {excluded} GROUP BY row_id) ex ON ex.row_id = b.row_id
-ORDER BY b.code, b.transaction_date, b.row_id
+WHERE {codes}
+ORDER BY b.transaction_date, b.row_id
 """
+# The rows table is written as one file per group of codes (the most frequent codes alone, then the rest), each by
+# trade date: a screen on some codes reads only their files, and no sort holds the whole market at once (a
+# 7-million-row wide sort spilling to disk crashed DuckDB once in a 10-million-row build).
+CODE_GROUPS: tuple[tuple[str, ...], ...] = (("P",), ("S",), ("A",), ("M",), ("F",))
+
+
+def _codes_sql(i: int) -> str:
+    if i < len(CODE_GROUPS):
+        return "b.code IN (" + ", ".join(f"'{c}'" for c in CODE_GROUPS[i]) + ")"
+    listed = ", ".join(f"'{c}'" for group in CODE_GROUPS for c in group)
+    return f"(b.code IS NULL OR b.code NOT IN ({listed}))"
+
+
 # The open-market table: the rows table's P and S rows, by trade date.
 OPEN_MARKET_SQL = "SELECT * FROM {rows} WHERE " + OPEN_CODES + " ORDER BY transaction_date, row_id"
 
@@ -200,15 +214,17 @@ def _literal(path: Path) -> str:
     return "'" + path.as_posix().replace("'", "''") + "'"
 
 
-def _scan(path: Path) -> str:
+def _scan(path: Path | list[Path]) -> str:
+    if isinstance(path, list):
+        return f"read_parquet([{', '.join(_literal(p) for p in path)}])"
     return f"read_parquet({_literal(path)})"
 
 
 @dataclass(frozen=True)
 class Index:
     """The index files of one snapshot, as SQL table expressions: `rows` (every live Table I row, all codes, with
-    its derived columns, signal basis and counted flags, sorted by code and trade date so a screen on some codes
-    reads only their row groups), `trades` (the open-market table: its P and S rows, sorted by trade date), `days`
+    its derived columns, signal basis and counted flags: one file per group of codes, each by trade date, so a
+    screen on some codes reads only their files), `trades` (the open-market table: its P and S rows, sorted by trade date), `days`
     and `years` (the signal basis), `issuers` (issuer CIK and every ticker it filed under) and `excluded` (row_id,
     why = 'joint_duplicate' | 'suspect')."""
 
@@ -286,15 +302,13 @@ def ensure_index(store) -> Index:
     ten minutes (a running query may still read them)."""
     folder = Path(store.root) / "cache" / "signals"
     tag = snapshot_tag(store)
-    path = {
-        n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded", "rows")
-    }
-    if not all(p.is_file() for p in path.values()):
+    path = {n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded")}
+    rows = [folder / f"rows{i}-{tag}.parquet" for i in range(len(CODE_GROUPS) + 1)]
+    if not all(p.is_file() for p in [*path.values(), *rows]):
         folder.mkdir(parents=True, exist_ok=True)
         base = folder / f"base-{tag}.parquet"
         path["trades"].unlink(missing_ok=True)  # the open-market table is written last, from a complete set
-        if not all(path[n].is_file() for n in ("days", "years", "excluded", "rows")):
-            path["rows"].unlink(missing_ok=True)  # written last of these, from a complete set
+        if not all(p.is_file() for p in [path["days"], path["years"], path["excluded"], *rows]):
             if not base.is_file():
                 _write(store, base, BASE_SQL)
             src = _scan(base)
@@ -306,16 +320,18 @@ def ensure_index(store) -> Index:
             if not path["excluded"].is_file():
                 _write(store, path["excluded"], frame=_excluded(store, om, folder))
             parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
-            _write(store, path["rows"], ROWS_SQL.format(base=src, **parts))
+            for i, part in enumerate(rows):
+                if not part.is_file():
+                    _write(store, part, ROWS_SQL.format(base=src, codes=_codes_sql(i), **parts))
         if not path["issuers"].is_file():
             _write(store, path["issuers"], ISSUERS_SQL)
-        _write(store, path["trades"], OPEN_MARKET_SQL.format(rows=_scan(path["rows"])))
+        _write(store, path["trades"], OPEN_MARKET_SQL.format(rows=_scan(rows[:2])))  # the P and S files
         base.unlink(missing_ok=True)
-    keep = {*path.values()}
+    keep = {*path.values(), *rows}
     for old in folder.glob("*.parquet"):
         if old not in keep and time.time() - old.stat().st_mtime > 600:  # a running query may use it
             old.unlink(missing_ok=True)
-    return Index(**{n: _scan(p) for n, p in path.items()})
+    return Index(**{n: _scan(p) for n, p in path.items()}, rows=_scan(rows))
 
 
 def query_index(store, sqls: list[str], params: list | None = None) -> list[pd.DataFrame]:

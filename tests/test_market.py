@@ -461,15 +461,17 @@ def test_rows_table_labels_trader_type_on_other_codes(tmp_path):
     write_market_history(tmp_path / "xml")
     extra = tmp_path / "xml" / "0009000009-22-000077.xml"
     extra.write_bytes(form_xml(issuer=GAMA, owners=[RITA], period="2022-10-03",
-                               transactions=[Tx("2022-10-03", "F", 300, 15.0, "D", 92_700)]))  # fmt: skip
+                               transactions=[Tx("2022-10-03", "F", 300, 15.0, "D", 92_700),
+                                             Tx("2022-10-03", "G", 700, 0.0, "D", 92_000)]))  # fmt: skip
     s = Store(tmp_path / "data")
     assert ingest_dir(tmp_path / "xml", s).new == N_FILINGS + 1
     pages = [
-        market.screen(s, market.codes_where(("F",)), page_size=500, from_store=slow) for slow in (False, True)
+        market.screen(s, market.codes_where(("F", "G")), page_size=500, from_store=slow)
+        for slow in (False, True)
     ]
     rows = pages[0].rows
-    assert len(rows) == 1 and rows["cmp_class"].iloc[0] == "routine"
-    assert pd.isna(rows["first_buy"].iloc[0]) and pd.isna(rows["largest"].iloc[0])
+    assert sorted(rows["code"]) == ["F", "G"] and set(rows["cmp_class"]) == {"routine"}
+    assert rows["first_buy"].isna().all() and rows["largest"].isna().all()
     pd.testing.assert_frame_equal(rows, pages[1].rows, check_dtype=False)
 
 

@@ -268,7 +268,7 @@ def trade_columns(years: int = 2) -> dict:
 
 # --------------------------------------------------------------------------------------------- cached queries
 def ready() -> None:
-    """Build the market index of the store's current snapshot if it is missing (a few seconds per million rows,
+    """Build the market index of the store's current snapshot if it is missing (about 7 s per million rows,
     once after each load of new filings), saying so while it runs; then every query below is quick."""
     from analytics import signals
 
