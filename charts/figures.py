@@ -484,6 +484,10 @@ def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insid
     return fig
 
 
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
+
+
 def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None) -> go.Figure:
     """One cluster's purchases on a timeline: a row per insider, a marker per purchase (area ~ $, hover: shares,
     price, role), the cluster's window shaded."""
@@ -508,10 +512,10 @@ def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None
     )
     lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)
     hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max()) + pd.Timedelta(days=2)
-    # two-line labels ("16 Mar" over "2023"), at most 6, spaced by plotly for the drawn width: a fixed step gave a
-    # phone's narrow plot seven dates turned sideways
-    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b\n%Y", nticks=6)
+    # two-line labels ("16 Mar" over "2023"), at most 4, spaced by plotly: seven one-line dates turned sideways on a
+    # phone, where the names take half the width (long names are shortened on the axis; hover shows them whole)
+    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b\n%Y", nticks=4)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=names[::-1], automargin=True,
-                     tickformat=None)  # fmt: skip
+                     tickformat=None, tickvals=names, ticktext=[_short(n, 18) for n in names])  # fmt: skip
     fig.update_layout(showlegend=False)
     return fig
