@@ -116,6 +116,11 @@ def _with_urls(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(filing_url=pd.Series(urls, index=frame.index, dtype="string"))
 
 
+def _query(store: Store, sql: str, params: list | None = None) -> pd.DataFrame:
+    """One query over the index files (signals.query_index)."""
+    return signals.query_index(store, [sql], params)[0]
+
+
 def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | None:
     """The newest filing date of an open-market trade in the store that is not in the future (a mistyped date must
     not move it): where the market pages' "this week" and default ranges end. Read from the index (a few columns
@@ -124,8 +129,10 @@ def newest_filing_date(store: Store, today: dt.date | None = None) -> dt.date | 
         return None
     today = today or dt.date.today()
     index = signals.ensure_index(store)
-    got = store.query(
-        f"SELECT max(filing_date) AS d FROM {index.trades} WHERE filing_date <= ?", [pd.Timestamp(today)]
+    got = _query(
+        store,
+        f"SELECT max(filing_date) AS d FROM {index.trades} WHERE filing_date <= ?",
+        [pd.Timestamp(today)],
     )
     d = got["d"].iloc[0]
     return None if pd.isna(d) else pd.Timestamp(d).date()
@@ -150,14 +157,16 @@ def screen(
     page_size: int = 50,
     first_buy_years: int = signals.FIRST_BUY_YEARS,
     open_market: bool = False,
+    from_store: bool = False,
 ) -> Page:
     """One page of trade rows matching `where` (and `signal_where`, which may use the signal columns), sorted by
     any SCREEN_COLUMNS column, with every signal column filled and an EDGAR link per row.
 
-    open_market=True says `where` keeps only codes P and S: the rows then come from the index's open-market table
-    (fast). Otherwise the page is chosen in the store on a few narrow columns, then its rows are read in full by
-    id, issuer and filing date (so the Parquet row groups of other issuers and quarters are skipped) and labelled.
-    Both give the same rows (tested)."""
+    The rows come from the market index: open_market=True says `where` keeps only codes P and S, so the
+    open-market table (by trade date) is read; otherwise the rows table (every live Table I row, by code and trade
+    date: a screen on some codes reads their row groups only). from_store=True reads the store instead (the page
+    chosen on a few narrow columns, its rows read by id, issuer and filing date, labelled by joins to the signal
+    basis): the reference the index is tested against. All give the same rows (tested)."""
     page_size = max(1, min(500, int(page_size)))
     page = max(1, int(page))
     if not store.has_data():
@@ -168,11 +177,12 @@ def screen(
     ssql, sparams = signal_where
     limit = f"LIMIT {page_size} OFFSET {(page - 1) * page_size}"
     count_of = f"SELECT count(*) AS n FROM (SELECT 1 FROM sel LIMIT {COUNT_CAP + 1})"
-    if open_market:
+    if not from_store:
+        src = "om" if open_market else f"(SELECT * FROM {index.rows})"
         head = _with(index, f"sel AS (SELECT * FROM (SELECT t.*, {signals.open_market_signals(first_buy_years)} "
-                            f"FROM om t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
+                            f"FROM {src} t WHERE {wsql}) t WHERE {ssql})")  # fmt: skip
         cols = ", ".join(f"t.{c}" for c in SCREEN_COLUMNS)
-        rows, count = store.query_many(
+        rows, count = signals.query_index(store,
             [f"{head} SELECT {cols}, CASE WHEN t.joint_duplicate AND t.suspect THEN 'joint_duplicate,suspect' "
              f"WHEN t.joint_duplicate THEN 'joint_duplicate' WHEN t.suspect THEN 'suspect' END AS excluded "
              f"FROM sel t ORDER BY {order} {limit}", f"{head} {count_of}"], wparams + sparams,
@@ -328,7 +338,7 @@ def latest(
     while True:
         cutoff = None
         if sort == "filing_date" and descending:
-            got = store.query(
+            got = _query(store,
                 f"{_with(index)} SELECT min(filing_date) AS d, count(*) AS n FROM (SELECT t.filing_date FROM om t "
                 f"WHERE t.code IS NOT NULL AND ({wsql}) ORDER BY t.filing_date DESC LIMIT {k})", wparams
             )  # fmt: skip
@@ -371,7 +381,7 @@ def _latest_groups(store, index, wsql, params, cutoff, order, page, page_size, y
         SELECT * FROM (SELECT g.*, CASE WHEN g.owned_before > 0 THEN g.shares / g.owned_before END AS delta_own
                        FROM grp g) t
         ORDER BY {order} LIMIT {page_size + 1} OFFSET {(page - 1) * page_size}"""
-    return store.query(sql, params)
+    return _query(store, sql, params)
 
 
 def preset_where(preset: Preset, newest: dt.date | None) -> Where:
@@ -415,7 +425,8 @@ def market_flow(store: Store, where: Where = NO_FILTER, freq: str = "M", include
     if not store.has_data():
         return pd.DataFrame(columns=cols)
     wsql, params = where
-    out = store.query(
+    out = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period, CASE t.code WHEN 'P' THEN 'Buy' ELSE 'Sell' END AS direction,
                t.plan AS plan,
@@ -439,7 +450,8 @@ def buy_sell_ratio(store: Store, where: Where = NO_FILTER, freq: str = "M", incl
     if not store.has_data():
         return pd.DataFrame(columns=cols)
     wsql, params = where
-    out = store.query(
+    out = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT CAST({_period(freq)} AS DATE) AS period,
                count(DISTINCT t.accession) FILTER (WHERE t.code = 'P') AS buy_filings,
@@ -465,7 +477,8 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
         return pd.DataFrame(columns=cols)
     wsql, params = where
     n = max(1, min(500, int(n)))
-    return store.query(
+    return _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT t.issuer_cik, arg_max(t.ticker, t.filing_date) AS ticker,
                arg_max(t.issuer_name, t.filing_date) AS issuer_name,
@@ -514,7 +527,8 @@ def cluster_buys(
         return pd.DataFrame(columns=CLUSTER_COLUMNS)
     rng = date_where("transaction_date", start, end)
     wsql, params = and_(rng, where)
-    days = store.query(
+    days = _query(
+        store,
         f"""{_with(signals.ensure_index(store))},
         buys AS (SELECT * FROM om t WHERE t.code = 'P' AND t.transaction_date IS NOT NULL AND ({wsql})
                  AND {signals.counted(include_suspect=True)}),
@@ -580,16 +594,25 @@ def _clusters(
         "start": pd.to_datetime(g["d"].min()),
         "end": pd.to_datetime(g["d"].max()),
         "insiders": g["owner_cik"].nunique().astype("int64"),
-        "names": named.sort_values(["cluster", "owner_name"]).groupby("cluster")["owner_name"].agg("; ".join),
+        "names": _joined(named.sort_values(["cluster", "owner_name"]), "owner_name", "; "),
         "trades": g["trades"].sum().astype("int64"),
         "shares": g["shares"].sum().astype("float64"),
         "value": g["value"].sum().astype("float64"),
         "delta_own": (bought / before.where(before > 0)).astype("float64"),
         "issuer_cik": g["issuer_cik"].first().astype("int64"),
-        "owner_ciks": ciks.assign(c=ciks["cik"].astype(str)).groupby("cluster")["c"].agg("|".join),
+        "owner_ciks": _joined(ciks, "cik", "|"),
     })  # fmt: skip
     out["window_end"] = out["start"] + pd.Timedelta(days=window_days)
     return out[list(CLUSTER_COLUMNS)].reset_index(drop=True)
+
+
+def _joined(frame: pd.DataFrame, column: str, sep: str) -> pd.Series:
+    """`column` as text joined by `sep` per cluster, in the frame's order (one pass; a grouped Python join per
+    cluster costs a second on thousands of clusters)."""
+    out: dict[int, list[str]] = {}
+    for key, value in zip(frame["cluster"].tolist(), frame[column].astype(str).tolist(), strict=True):
+        out.setdefault(key, []).append(value)
+    return pd.Series({k: sep.join(v) for k, v in out.items()}, dtype="object")
 
 
 def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -601,7 +624,8 @@ def cluster_trades(store: Store, issuer_cik: int, start: dt.date, end: dt.date) 
             "delta_own", "accession", "issuer_cik"]  # fmt: skip
     if not store.has_data():
         return pd.DataFrame(columns=[*cols, "filing_url"])
-    rows = store.query(
+    rows = _query(
+        store,
         f"""{_with(signals.ensure_index(store))}
         SELECT {", ".join("t." + c for c in cols)} FROM om t
         WHERE t.code = 'P' AND t.issuer_cik = ? AND t.transaction_date BETWEEN ? AND ?

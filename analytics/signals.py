@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,7 +106,8 @@ def _trades_cte() -> str:
 # Every trade row, Table I, live, with the derived columns the pages show and filter on (a CTE named `trades`).
 TRADES = _trades_cte()
 
-# The open-market table of the index: every live Table I row with code P or S, the columns the market pages read.
+# The columns of the index's row tables (every live Table I row; the open-market table keeps codes P and S): what the
+# market pages filter, sort and show.
 OPEN_MARKET_COLUMNS = (
     "row_id", "accession", "seq", "table", "form", "filing_date", "transaction_date", "issuer_cik", "issuer_name",
     "ticker", "owner_cik", "owner_name", "owner_ciks", "n_owners", "role", "officer_title", "is_director",
@@ -116,7 +118,8 @@ OPEN_MARKET_COLUMNS = (
 )  # fmt: skip
 BASE_SQL = f"""WITH {TRADES}
 SELECT {", ".join(f't."{c}"' for c in OPEN_MARKET_COLUMNS)}, CAST(NULL AS VARCHAR) AS superseded_by
-FROM trades t WHERE t.code IN ('P', 'S')"""
+FROM trades t"""
+OPEN_CODES = "code IN ('P', 'S')"
 
 # One row per trade day (insider, issuer, code P/S, date): its $ total, the previous day of the same insider,
 # issuer and code and the largest $ before it, and when the issuer's history in the store starts. {base} = the
@@ -160,8 +163,8 @@ FROM _classified k LEFT JOIN _routine r ON r.owner_cik = k.owner_cik AND r.y = k
 ORDER BY k.owner_cik, k.y
 """
 
-# The open-market rows with their signal basis and whether market totals count them, by trade date.
-OPEN_MARKET_SQL = """
+# Every row with its signal basis and whether market totals count it (only open-market rows can be left out).
+ROWS_SQL = """
 SELECT b.* EXCLUDE (superseded_by),
        coalesce(sy.cmp_class, 'unclassified') AS cmp_class,
        sd.d AS day, sd.v AS day_value, sd.prev_d AS prev_day, sd.prev_max AS prev_max, sd.first_filed,
@@ -172,8 +175,24 @@ LEFT JOIN {days} sd ON sd.owner_cik = b.owner_cik AND sd.issuer_cik = b.issuer_c
 LEFT JOIN {years} sy ON sy.owner_cik = b.owner_cik AND sy.y = year(b.transaction_date)
 LEFT JOIN (SELECT row_id, bool_or(why = 'joint_duplicate') AS dup, bool_or(why = 'suspect') AS sus
            FROM {excluded} GROUP BY row_id) ex ON ex.row_id = b.row_id
+WHERE {codes}
 ORDER BY b.transaction_date, b.row_id
 """
+# The rows table is written as one file per group of codes (the most frequent codes alone, then the rest), each by
+# trade date: a screen on some codes reads only their files, and no sort holds the whole market at once (a
+# 7-million-row wide sort spilling to disk crashed DuckDB once in a 10-million-row build).
+CODE_GROUPS: tuple[tuple[str, ...], ...] = (("P",), ("S",), ("A",), ("M",), ("F",))
+
+
+def _codes_sql(i: int) -> str:
+    if i < len(CODE_GROUPS):
+        return "b.code IN (" + ", ".join(f"'{c}'" for c in CODE_GROUPS[i]) + ")"
+    listed = ", ".join(f"'{c}'" for group in CODE_GROUPS for c in group)
+    return f"(b.code IS NULL OR b.code NOT IN ({listed}))"
+
+
+# The open-market table: the rows table's P and S rows, by trade date.
+OPEN_MARKET_SQL = "SELECT * FROM {rows} WHERE " + OPEN_CODES + " ORDER BY transaction_date, row_id"
 
 ISSUERS_SQL = "SELECT DISTINCT issuer_cik, upper(ticker) AS ticker FROM filings WHERE issuer_cik IS NOT NULL"
 
@@ -195,22 +214,26 @@ def _literal(path: Path) -> str:
     return "'" + path.as_posix().replace("'", "''") + "'"
 
 
-def _scan(path: Path) -> str:
+def _scan(path: Path | list[Path]) -> str:
+    if isinstance(path, list):
+        return f"read_parquet([{', '.join(_literal(p) for p in path)}])"
     return f"read_parquet({_literal(path)})"
 
 
 @dataclass(frozen=True)
 class Index:
-    """The index files of one snapshot, as SQL table expressions: `trades` (the open-market rows: every live
-    Table I P/S row with its derived columns, signal basis and counted flags, sorted by trade date), `days` and
-    `years` (the signal basis, also for rows of other codes), `issuers` (issuer CIK and every ticker it filed
-    under) and `excluded` (row_id, why = 'joint_duplicate' | 'suspect')."""
+    """The index files of one snapshot, as SQL table expressions: `rows` (every live Table I row, all codes, with
+    its derived columns, signal basis and counted flags: one file per group of codes, each by trade date, so a
+    screen on some codes reads only their files), `trades` (the open-market table: its P and S rows, sorted by trade date), `days`
+    and `years` (the signal basis), `issuers` (issuer CIK and every ticker it filed under) and `excluded` (row_id,
+    why = 'joint_duplicate' | 'suspect')."""
 
     trades: str
     days: str
     years: str
     issuers: str
     excluded: str
+    rows: str
 
 
 def _excluded(store, base: str, folder: Path) -> pd.DataFrame:
@@ -275,34 +298,56 @@ def _write(store, path: Path, sql: str | None = None, frame: pd.DataFrame | None
 
 def ensure_index(store) -> Index:
     """The market index of the store's current snapshot, built now if missing (once per snapshot: one scan of the
-    store for the open-market rows, then small queries over that file). Older snapshots' files are removed after
+    store for its live Table I rows, then queries over that file). Older snapshots' files are removed after
     ten minutes (a running query may still read them)."""
     folder = Path(store.root) / "cache" / "signals"
     tag = snapshot_tag(store)
     path = {n: folder / f"{n}-{tag}.parquet" for n in ("trades", "days", "years", "issuers", "excluded")}
-    if not all(p.is_file() for p in path.values()):
+    rows = [folder / f"rows{i}-{tag}.parquet" for i in range(len(CODE_GROUPS) + 1)]
+    if not all(p.is_file() for p in [*path.values(), *rows]):
         folder.mkdir(parents=True, exist_ok=True)
         base = folder / f"base-{tag}.parquet"
         path["trades"].unlink(missing_ok=True)  # the open-market table is written last, from a complete set
-        if not base.is_file():
-            _write(store, base, BASE_SQL)
-        src = _scan(base)
-        if not path["days"].is_file():
-            _write(store, path["days"], DAYS_SQL.format(base=src))
-        if not path["years"].is_file():
-            _write(store, path["years"], YEARS_SQL.format(base=src))
-        if not path["excluded"].is_file():
-            _write(store, path["excluded"], frame=_excluded(store, src, folder))
+        if not all(p.is_file() for p in [path["days"], path["years"], path["excluded"], *rows]):
+            if not base.is_file():
+                _write(store, base, BASE_SQL)
+            src = _scan(base)
+            om = f"(SELECT * FROM {src} WHERE {OPEN_CODES})"  # the signal basis: open-market trades only
+            if not path["days"].is_file():
+                _write(store, path["days"], DAYS_SQL.format(base=om))
+            if not path["years"].is_file():
+                _write(store, path["years"], YEARS_SQL.format(base=om))
+            if not path["excluded"].is_file():
+                _write(store, path["excluded"], frame=_excluded(store, om, folder))
+            parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
+            for i, part in enumerate(rows):
+                if not part.is_file():
+                    _write(store, part, ROWS_SQL.format(base=src, codes=_codes_sql(i), **parts))
         if not path["issuers"].is_file():
             _write(store, path["issuers"], ISSUERS_SQL)
-        parts = {n: _scan(path[n]) for n in ("days", "years", "excluded")}
-        _write(store, path["trades"], OPEN_MARKET_SQL.format(base=src, **parts))
+        _write(store, path["trades"], OPEN_MARKET_SQL.format(rows=_scan(rows[:2])))  # the P and S files
         base.unlink(missing_ok=True)
-    keep = {*path.values()}
+    keep = {*path.values(), *rows}
     for old in folder.glob("*.parquet"):
         if old not in keep and time.time() - old.stat().st_mtime > 600:  # a running query may use it
             old.unlink(missing_ok=True)
-    return Index(**{n: _scan(p) for n, p in path.items()})
+    return Index(**{n: _scan(p) for n, p in path.items()}, rows=_scan(rows))
+
+
+def query_index(store, sqls: list[str], params: list | None = None) -> list[pd.DataFrame]:
+    """Run queries that read only the index files (`Index` expressions) on a bare DuckDB connection: setting up
+    the store's views costs ~30 ms a connection on a 10-million-row store, more than most index queries. SQL that
+    names a store view (a caller's filter on `transactions`) falls back to `store.query_many`."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads TO 2")
+        con.execute("SET enable_progress_bar = false")
+        return [con.execute(sql, params or []).df() for sql in sqls]
+    except duckdb.CatalogException:
+        pass
+    finally:
+        con.close()
+    return store.query_many(sqls, params)
 
 
 def signal_joins(index: Index, alias: str = "t") -> str:

@@ -489,6 +489,10 @@ def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insid
     return fig
 
 
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
+
+
 def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None) -> go.Figure:
     """One cluster's purchases on a timeline: a row per insider, a marker per purchase (area ~ $, hover: shares,
     price, role), the cluster's window shaded."""
@@ -513,10 +517,10 @@ def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None
     )
     lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)
     hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max()) + pd.Timedelta(days=2)
-    days = (hi - lo).days
-    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b %Y",
-                     dtick=86_400_000 * max(1, math.ceil(days / 7)))  # fmt: skip
+    # two-line labels ("16 Mar" over "2023"), at most 4, spaced by plotly: seven one-line dates turned sideways on a
+    # phone, where the names take half the width (long names are shortened on the axis; hover shows them whole)
+    fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b\n%Y", nticks=4)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=names[::-1], automargin=True,
-                     tickformat=None)  # fmt: skip
+                     tickformat=None, tickvals=names, ticktext=[_short(n, 18) for n in names])  # fmt: skip
     fig.update_layout(showlegend=False)
     return fig

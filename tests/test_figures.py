@@ -104,3 +104,24 @@ def test_filer_names_cannot_inject_markup_into_charts():
     fig = figures.holdings_figure(points, "Holdings of <b>Evil</b>")
     assert "<a " not in fig.data[0].name and "&lt;a href" in fig.data[0].name
     assert fig.layout.title.text == "Holdings of &lt;b&gt;Evil&lt;/b&gt;"
+
+
+def test_cluster_timeline_has_few_two_line_date_labels():
+    """Guards against the cluster timeline's seven one-line dates ("16 Mar 2023") that turn sideways and crowd a
+    phone-width chart (at most four labels, day and month over the year), and long names taking half of its width
+    (shortened on the axis only: the markers still belong to the whole name)."""
+    trades = pd.DataFrame({
+        "transaction_date": pd.to_datetime(["2023-03-14", "2023-03-20", "2023-04-10"]),
+        "owner_name": ["A", "MARTIN-FLICKINGER GERRI", "A"], "value": [1_000.0, 50_000.0, 2_000.0], "shares": [10.0, 500.0, 20.0],
+        "price": [100.0, 100.0, 100.0], "role": ["Director", "Director", "Director"],
+    })  # fmt: skip
+    window = (pd.Timestamp("2023-03-14"), pd.Timestamp("2023-04-13"))
+    fig = figures.cluster_figure(trades, "X cluster", window)
+    x = fig.layout.xaxis
+    assert x.tickformat == "%d %b\n%Y" and x.nticks == 4 and x.dtick is None
+    assert [list(t.y) for t in fig.data] == [["A", "A"], ["MARTIN-FLICKINGER GERRI"]]
+    y = fig.layout.yaxis
+    assert list(y.tickvals) == ["A", "MARTIN-FLICKINGER GERRI"] and list(y.ticktext) == [
+        "A",
+        "MARTIN-FLICKINGER\u2026",
+    ]

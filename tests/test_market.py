@@ -395,16 +395,103 @@ def test_signal_index_follows_the_store(tmp_path):
     ],
 )
 def test_open_market_table_and_store_give_the_same_screen(store, query):
-    """Guards against the fast path (the index's open-market table) and the store path showing different rows,
-    labels or checks for the same open-market screen."""
+    """Guards against the fast path (the index's open-market table), the index's rows table and the store path
+    showing different rows, labels or checks for the same open-market screen."""
     from analytics.market_filters import MarketFilters
 
     f = MarketFilters.from_query(query)
     pages = [
         market.screen(store, f.base_where(), signal_where=f.signal_where(), sort=f.sort, descending=f.order == "desc",
-                      page_size=500, first_buy_years=f.years, open_market=fast)
-        for fast in (True, False)
+                      page_size=500, first_buy_years=f.years, open_market=fast, from_store=slow)
+        for fast, slow in ((True, False), (False, False), (False, True))
+    ]  # fmt: skip
+    fast, rows, slow = (p.rows.reset_index(drop=True) for p in pages)
+    assert len(fast) > 0 and pages[0].total == pages[1].total == pages[2].total == len(fast)
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+    pd.testing.assert_frame_equal(rows, slow, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"codes": "A,M", "sort": "value"},
+        {"codes": "A,F,M,P,S,G", "sort": "cmp_class", "order": "asc"},
+        {"codes": "", "sort": "shares", "order": "asc"},
+        {"codes": "A,S", "cmp": "routine,unclassified", "sort": "transaction_date"},
+        {"codes": "A,P", "first": "yes", "sort": "first_buy"},
+        {"codes": "F,A,S", "largest": "yes", "sort": "largest"},
+    ],
+)
+def test_index_rows_table_and_store_give_the_same_screen_on_any_code(store, query):
+    """Guards against the index's rows table (every code) missing rows of codes other than P and S, giving them
+    other signal labels than the store path (trader type applies to every code, first buy / largest only to P/S),
+    or sorting them differently."""
+    from analytics.market_filters import MarketFilters
+
+    f = MarketFilters.from_query(query)
+    pages = [
+        market.screen(store, f.base_where(), signal_where=f.signal_where(), sort=f.sort, descending=f.order == "desc",
+                      page_size=500, first_buy_years=f.years, from_store=slow)
+        for slow in (False, True)
     ]  # fmt: skip
     fast, slow = (p.rows.reset_index(drop=True) for p in pages)
     assert len(fast) > 0 and pages[0].total == pages[1].total == len(fast)
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+
+
+def test_rows_table_holds_every_live_table_one_row(store):
+    """Guards against the rows table of the index dropping codes other than P/S, Table II rows leaking in, or
+    superseded rows being kept: its codes and counts equal the store's live Table I rows."""
+    index = signals.ensure_index(store)
+    got = store.query(f"SELECT code, count(*) AS n FROM {index.rows} GROUP BY code ORDER BY code")
+    want = store.query(
+        "SELECT code, count(*) AS n FROM transactions WHERE superseded_by IS NULL AND \"table\" = 'nonDerivative' "
+        "GROUP BY code ORDER BY code"
+    )
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert len(set(got["code"])) > 2
+
+
+def test_rows_table_labels_trader_type_on_other_codes(tmp_path):
+    """Guards against the rows table leaving the trader type blank (or 'unclassified') on codes other than P/S:
+    the insider's class for the year applies to every row of it; first buy and largest stay blank there."""
+    from tests.fixtures.builder import Tx, form_xml
+    from tests.fixtures.market_history import GAMA, RITA
+
+    write_market_history(tmp_path / "xml")
+    extra = tmp_path / "xml" / "0009000009-22-000077.xml"
+    extra.write_bytes(form_xml(issuer=GAMA, owners=[RITA], period="2022-10-03",
+                               transactions=[Tx("2022-10-03", "F", 300, 15.0, "D", 92_700),
+                                             Tx("2022-10-03", "G", 700, 0.0, "D", 92_000)]))  # fmt: skip
+    s = Store(tmp_path / "data")
+    assert ingest_dir(tmp_path / "xml", s).new == N_FILINGS + 1
+    pages = [
+        market.screen(s, market.codes_where(("F", "G")), page_size=500, from_store=slow)
+        for slow in (False, True)
+    ]
+    rows = pages[0].rows
+    assert sorted(rows["code"]) == ["F", "G"] and set(rows["cmp_class"]) == {"routine"}
+    assert rows["first_buy"].isna().all() and rows["largest"].isna().all()
+    pd.testing.assert_frame_equal(rows, pages[1].rows, check_dtype=False)
+
+
+def test_index_queries_fall_back_to_the_store_views_when_a_filter_names_one(store):
+    """Guards against the bare index connection (no store views) failing, or answering differently, when a
+    filter reads the store's `transactions` view (the shared ticker filter): the query falls back to the store."""
+    from analytics.filters import Filters
+    from analytics.market_filters import MarketFilters
+
+    def col(c):
+        return f't."{c}"'
+
+    shared = Filters.tickers.where(("GAMA",), col)
+    market_only = MarketFilters.tickers.where(("GAMA",), col)
+    assert "transactions" in shared[0] and "transactions" not in market_only[0]
+    pages = [market.screen(store, market.and_(w, market.codes_where(("P", "S"))), page_size=500, open_market=True)
+             for w in (shared, market_only)]  # fmt: skip
+    want = store.query(
+        "SELECT count(*) AS n FROM transactions WHERE superseded_by IS NULL AND \"table\" = 'nonDerivative' "
+        "AND code IN ('P', 'S') AND upper(ticker) = 'GAMA'"
+    )["n"].iloc[0]
+    assert len(pages[0].rows) == want == 22 and pages[0].total == pages[1].total == want
+    pd.testing.assert_frame_equal(pages[0].rows, pages[1].rows)

@@ -249,7 +249,7 @@ def trade_columns(years: int = 2) -> dict:
     number = st.column_config.NumberColumn
     return {
         "Filed": st.column_config.DateColumn(width=90), "Trade date": st.column_config.DateColumn(width=90),
-        "Ticker": text(width=64, pinned=True), "Insider": text(width=150, pinned=True), "Title": text(width=140),
+        "Ticker": text(width=80, pinned=True), "Insider": text(width=150, pinned=True), "Title": text(width=140),
         "Code": text(width=48, help="; ".join(f"{c} {n}" for c, n in SHORT_NAMES.items())),
         "Value ($)": number(format="localized", width=100, help="Shares \u00d7 price, whole dollars."),
         "\u0394Own": text(width=64, help=RULES["delta_own"]),
@@ -268,7 +268,7 @@ def trade_columns(years: int = 2) -> dict:
 
 # --------------------------------------------------------------------------------------------- cached queries
 def ready() -> None:
-    """Build the market index of the store's current snapshot if it is missing (a few seconds per million rows,
+    """Build the market index of the store's current snapshot if it is missing (about 7 s per million rows,
     once after each load of new filings), saying so while it runs; then every query below is quick."""
     from analytics import signals
 
