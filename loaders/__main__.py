@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         "--tail", dest="tail", action="store_true", default=True, help="then pull the filings after it"
     )
     p.add_argument("--no-tail", dest="tail", action="store_false", help="data sets only")
+    p.add_argument(
+        "--no-index",
+        dest="index",
+        action="store_false",
+        help="do not build the market pages' index now (the first market page then builds it)",
+    )
     _network_options(p, argparse.SUPPRESS)
     p = sub.add_parser("export", help="write the live (not superseded) rows of a table to Parquet or CSV")
     p.add_argument("table", choices=["transactions", "holdings", "filings"])
@@ -242,7 +248,22 @@ def _sync(args, settings: Settings, store: Store) -> int:
         print(f"  not published on EDGAR's data sets page: {', '.join(report.missing)}")
     for problem in report.problems[:20]:
         print(f"  note {problem}")
+    if args.index and store.has_data():
+        _build_market_index(store)
     return 1 if report.failed else PARTIAL if report.is_partial else 0
+
+
+def _build_market_index(store: Store) -> None:
+    """Build the market pages' index of the new snapshot now, so the first market page after a sync does not wait
+    for it (a minute and more on a full-market store)."""
+    import time
+
+    from analytics.signals import ensure_index
+
+    started = time.monotonic()
+    print("building the market pages' index ...", flush=True)
+    ensure_index(store)
+    print(f"market index ready in {time.monotonic() - started:.1f} s")
 
 
 def _print_quarantine(store: Store) -> None:

@@ -91,6 +91,22 @@ def test_sync_loads_every_generated_quarter(synced, fake_edgar, monkeypatch, cap
         assert key in status
 
 
+def test_sync_builds_the_market_index_of_its_snapshot(synced):
+    """Guards against the first market page after a sync waiting a minute and more for the index: sync builds the
+    index of the snapshot it leaves (ensure_index then finds every file and writes nothing)."""
+    from analytics import signals
+
+    data, _, _ = synced
+    store = Store(data)
+    folder = data / "cache" / "signals"
+    tag = signals.snapshot_tag(store)
+    built = sorted(p.name for p in folder.glob(f"*-{tag}.parquet"))
+    assert any(n.startswith("trades-") for n in built) and any(n.startswith("rows0-") for n in built), built
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob(f"*-{tag}.parquet")}
+    signals.ensure_index(store)
+    assert {p: p.stat().st_mtime_ns for p in folder.glob(f"*-{tag}.parquet")} == stamps
+
+
 def _published(server) -> list[str]:
     import re
 
