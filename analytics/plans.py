@@ -135,18 +135,26 @@ def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.
         return pd.DataFrame(columns=cols)
     sales = rows[rows["code"] == "S"]
     keys = ["owner_cik", "ticker", "plan_adoption_date"]
-    base = rows.groupby(keys, dropna=False).agg(
-        owner_name=("owner_name", "last"),
-        role=("role", "last"),
-        issuer_cik=("issuer_cik", "last"),
-        officer=("is_officer", lambda s: bool(s.fillna(False).any())),
-        director=("is_director", lambda s: bool(s.fillna(False).any())),
-    ).reset_index()
-    firsts = sales.groupby(keys, dropna=False).agg(
-        first_plan_sale=("transaction_date", "min"),
-        plan_sales=("row_id", "count"),
-        plan_sale_value=("value", "sum"),
-    ).reset_index()
+    base = (
+        rows.groupby(keys, dropna=False)
+        .agg(
+            owner_name=("owner_name", "last"),
+            role=("role", "last"),
+            issuer_cik=("issuer_cik", "last"),
+            officer=("is_officer", lambda s: bool(s.fillna(False).any())),
+            director=("is_director", lambda s: bool(s.fillna(False).any())),
+        )
+        .reset_index()
+    )
+    firsts = (
+        sales.groupby(keys, dropna=False)
+        .agg(
+            first_plan_sale=("transaction_date", "min"),
+            plan_sales=("row_id", "count"),
+            plan_sale_value=("value", "sum"),
+        )
+        .reset_index()
+    )
     out = base.merge(firsts, on=keys, how="left").rename(columns={"plan_adoption_date": "adoption_date"})
     out["days_to_first_sale"] = (out["first_plan_sale"] - out["adoption_date"]).dt.days.astype("Int64")
     by_issuer: dict[int | None, pd.DataFrame] = (
