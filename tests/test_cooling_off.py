@@ -258,3 +258,31 @@ def test_checkbox_disagreements_checked_box_order_and_long_footnotes():
         "u-b",
     ]
     assert dis["footnotes"].iloc[1] == note[:400]
+
+
+def test_market_scope_reads_a_year_before_the_range_for_plans_only():
+    """Guards against the market plans page missing the plan adoptions and first sales of the year before its
+    range (adoption -> first sale needs them), reaching further back than a year, or reading every award."""
+    import duckdb
+
+    from analytics.filters import Filters
+
+    start = dt.date(2024, 1, 1)
+    rows = conform(
+        [
+            _plan_row(row_id="sale-364", plan_adoption_date=None, transaction_date=pd.Timestamp("2023-01-02")),
+            _plan_row(row_id="sale-366", plan_adoption_date=None, transaction_date=pd.Timestamp("2022-12-31")),
+            _plan_row(row_id="award", code="A", plan_adoption_date=None, transaction_date=pd.Timestamp("2024-02-01")),
+            _plan_row(row_id="adopted", code="M", transaction_date=pd.Timestamp("2023-06-01")),
+            _plan_row(row_id="conflict", code="G", plan_adoption_date=None, flags="tenb51_conflict",
+                      transaction_date=pd.Timestamp("2023-06-01")),
+            _plan_row(row_id="other-issuer", ticker="BETA", issuer_cik=7654321,
+                      transaction_date=pd.Timestamp("2024-02-01")),
+        ],
+        "transactions",
+    )  # fmt: skip
+    sql, params = plans.market_scope(Filters(tickers=("ACME",), start=start, end=dt.date(2024, 12, 31)))
+    con = duckdb.connect()
+    con.register("transactions", rows)
+    got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
+    assert [r[0] for r in got] == ["adopted", "conflict", "sale-364"]
