@@ -240,3 +240,50 @@ def test_filters_are_values():
     with pytest.raises(TypeError):
         Filters(bogus=1)
     assert f.replace(codes=()).codes == () and f.codes == ("P", "S")
+
+
+# --- edges found by the mutation run (bin/mutants analytics/filters.py) ---------------------------------------------
+
+
+def test_filters_survive_pickling():
+    """Guards against Filters that cannot be pickled back (Streamlit's cache and session state pickle them): the
+    rebuilt object must equal the original."""
+    import pickle
+
+    f = Filters(tickers=("NLY", "AGNC"), start=dt.date(2024, 1, 1), min_value=5_000, roles=("officer",))
+    assert pickle.loads(pickle.dumps(f)) == f
+
+
+def test_messages_quote_at_most_24_characters_and_5_items():
+    """Guards against a pasted URL value echoed in full (or cut one character late) in a message, and a list of
+    bad tickers echoed without limit."""
+    raw = "abcdefghijklmnopqrstuvwxyz"  # 26 characters: shown as its first 24 and an ellipsis
+    _, notices = Filters.parse_query({"insider": raw})
+    assert "\u201cabcdefghijklmnopqrstuvwx\u2026\u201d" in str(notices[0])
+    _, notices = Filters.parse_query({"insider": raw[:24]})
+    assert "\u201cabcdefghijklmnopqrstuvwx\u201d" in str(notices[0])
+    _, notices = Filters.parse_query({"ticker": ",".join(f"<{c}>" for c in "ABCDEF")})
+    assert str(notices[0]).startswith("Ignored \u201c<A>\u201d, \u201c<B>\u201d, \u201c<C>\u201d, \u201c<D>\u201d, "
+                                      "\u201c<E>\u201d and 1 more: not a ticker")  # fmt: skip
+
+
+def test_small_share_counts_are_plain_numbers():
+    """Guards against share counts under 1,000 shown as nothing (None) instead of the number."""
+    assert (fmt_shares(950), fmt_shares(-12), fmt_shares(0)) == ("950", "-12", "0")
+
+
+def test_a_new_filter_needs_only_its_key_and_parse():
+    """Guards against the base filter's defaults (no mask, no SQL, no phrase, the URL text) breaking a view that
+    adds a filter overriding only `parse`: the sentence, the rows and the SQL stay as before."""
+    from analytics.filters import Filter
+
+    class Note(Filter):
+        def parse(self, raw):
+            return raw, None
+
+    class WithNote(Filters):
+        note = Note("note", "", "note")
+
+    f = WithNote(note="x")
+    assert f.describe() == Filters().describe() and f.sql_where() == Filters().sql_where()
+    assert f.to_query() == {"note": "x"} and WithNote().to_query() == {}
