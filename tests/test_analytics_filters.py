@@ -287,3 +287,32 @@ def test_a_new_filter_needs_only_its_key_and_parse():
     f = WithNote(note="x")
     assert f.describe() == Filters().describe() and f.sql_where() == Filters().sql_where()
     assert f.to_query() == {"note": "x"} and WithNote().to_query() == {}
+
+
+def test_with_range_fills_only_unset_bounds():
+    """Guards against with_range() losing the filters (None) or overwriting a start/end the user set."""
+    f = Filters(start=dt.date(2024, 3, 1))
+    assert f.with_range((dt.date(2023, 1, 1), dt.date(2024, 12, 31))) == Filters(
+        start=dt.date(2024, 3, 1), end=dt.date(2024, 12, 31)
+    )
+    assert f.with_range(None) is f
+
+
+def test_missing_numbers_and_ranges_show_a_dash_or_nothing():
+    """Guards against "nan" / None shown for a missing share count, and a default range computed (or a crash) when
+    nothing is loaded or no row has a date."""
+    import pandas as pd
+
+    assert fmt_shares(None) == fmt_shares(float("nan")) == fmt_money(None) == "\u2013"
+    assert default_range(None) is None
+    assert default_range(pd.DataFrame({"filing_date": pd.to_datetime([])})) is None
+    assert default_range(pd.DataFrame({"filing_date": pd.to_datetime([None, None])})) is None
+
+
+def test_exactly_20_tickers_and_cik_digits():
+    """Guards against a message for exactly MAX_TICKERS (20) tickers, an issuer CIK typed as digits refused, and
+    all-zero or 11-digit numbers taken as CIKs."""
+    f, notices = Filters.parse_query({"ticker": ",".join(f"T{i}" for i in range(20))})
+    assert len(f.tickers) == 20 and notices == []
+    f, notices = Filters.parse_query({"ticker": "320193,0000,12345678901"})
+    assert f.tickers == ("320193",) and "\u201c0000\u201d, \u201c12345678901\u201d" in str(notices[0])
