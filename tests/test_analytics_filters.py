@@ -316,3 +316,22 @@ def test_exactly_20_tickers_and_cik_digits():
     assert len(f.tickers) == 20 and notices == []
     f, notices = Filters.parse_query({"ticker": "320193,0000,12345678901"})
     assert f.tickers == ("320193",) and "\u201c0000\u201d, \u201c12345678901\u201d" in str(notices[0])
+
+
+def test_filters_differ_when_a_value_differs():
+    """Guards against two filter states of the same kind comparing equal whatever their values (a cache hit that
+    shows the wrong rows)."""
+    assert Filters(codes=("S",)) != Filters() and Filters(codes=("S",)) == Filters(codes=["s"])
+
+
+def test_number_and_list_boundaries():
+    """Guards against off-by-one edges: 1,000 shares shown as "1,000" instead of "1K", exactly five bad values
+    followed by "and 0 more", and a filing dated today left out of the default range."""
+    import pandas as pd
+
+    assert (fmt_shares(1000), fmt_shares(999)) == ("1K", "999")
+    _, notices = Filters.parse_query({"ticker": ",".join(f"<{c}>" for c in "ABCDE")})
+    assert "more" not in str(notices[0])
+    today = dt.date(2024, 6, 30)
+    frame = pd.DataFrame({"filing_date": pd.to_datetime(["2024-01-02", "2024-06-30", "2024-07-15"])})
+    assert default_range(frame, today=today) == (dt.date(2022, 7, 1), today)
