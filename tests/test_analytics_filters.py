@@ -335,3 +335,26 @@ def test_number_and_list_boundaries():
     today = dt.date(2024, 6, 30)
     frame = pd.DataFrame({"filing_date": pd.to_datetime(["2024-01-02", "2024-06-30", "2024-07-15"])})
     assert default_range(frame, today=today) == (dt.date(2022, 7, 1), today)
+
+
+def test_date_bounds_are_inclusive_and_ten_digit_ciks_are_kept():
+    """Guards against a trade ON the start or end date left out (the range is inclusive, in pandas and in SQL)
+    and a 10-digit insider CIK refused."""
+    import duckdb
+    import pandas as pd
+
+    from loaders.schema import conform
+
+    tx = conform(
+        [{"row_id": d, "code": "S", "transaction_date": pd.Timestamp(d)}
+         for d in ("2024-01-01", "2024-01-02", "2024-03-30", "2024-03-31")],
+        "transactions",
+    )  # fmt: skip
+    f = Filters(start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 30))
+    assert list(apply_filters(tx, f)["row_id"]) == ["2024-01-02", "2024-03-30"]
+    con = duckdb.connect()
+    con.register("transactions", tx)
+    sql, params = f.sql_where("t")
+    got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
+    assert [r[0] for r in got] == ["2024-01-02", "2024-03-30"]
+    assert Filters.parse_query({"insider": "1234567890"}) == (Filters(insider=1234567890), [])
