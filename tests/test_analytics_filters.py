@@ -314,8 +314,8 @@ def test_exactly_20_tickers_and_cik_digits():
     all-zero or 11-digit numbers taken as CIKs."""
     f, notices = Filters.parse_query({"ticker": ",".join(f"T{i}" for i in range(20))})
     assert len(f.tickers) == 20 and notices == []
-    f, notices = Filters.parse_query({"ticker": "320193,0000,12345678901"})
-    assert f.tickers == ("320193",) and "\u201c0000\u201d, \u201c12345678901\u201d" in str(notices[0])
+    f, notices = Filters.parse_query({"ticker": "320193,0000,12345678901,0001"})
+    assert f.tickers == ("320193", "0001") and "\u201c0000\u201d, \u201c12345678901\u201d" in str(notices[0])
 
 
 def test_filters_differ_when_a_value_differs():
