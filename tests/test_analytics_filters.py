@@ -358,3 +358,78 @@ def test_date_bounds_are_inclusive_and_ten_digit_ciks_are_kept():
     got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
     assert [r[0] for r in got] == ["2024-01-02", "2024-03-30"]
     assert Filters.parse_query({"insider": "1234567890"}) == (Filters(insider=1234567890), [])
+
+
+def test_parse_boundaries_take_the_limits_themselves_without_a_message():
+    """Guards against off-by-one parse limits: 1990-01-01, 2100-01-01, a $1T minimum, a $0.50 or $0 minimum, a
+    60-character title, the same start and end date, and CIK 1 must all pass without a message (and unchanged)."""
+    query = {"start": "1990-01-01", "end": "2100-01-01", "min": "1000000000000", "title": "t" * 60}
+    f, notices = Filters.parse_query(query)
+    assert notices == [] and (f.start, f.end, f.min_value) == (dt.date(1990, 1, 1), dt.date(2100, 1, 1), 1e12)
+    for raw, value in (("0.5", 0.5), ("0", 0.0)):
+        assert Filters.parse_query({"min": raw}) == (Filters(min_value=value), [])
+    same, notices = Filters.parse_query({"start": "2024-05-01", "end": "2024-05-01"})
+    assert notices == [] and same.start == same.end == dt.date(2024, 5, 1)
+    assert Filters.parse_query({"insider": "1"}) == (Filters(insider=1), [])
+
+
+def test_values_given_in_code_are_normalized():
+    """Guards against a datetime start kept as a datetime (the date box and the URL expect a date), an unset range
+    filled from the wrong end, and a repr that lists defaults instead of changes."""
+    assert Filters(start=dt.datetime(2024, 1, 2, 15, 30)).start == dt.date(2024, 1, 2)
+    a, b = dt.date(2023, 1, 1), dt.date(2024, 12, 31)
+    assert Filters().with_range((a, b)) == Filters(start=a, end=b)
+    assert repr(Filters(codes=("S",))) == "Filters(codes=('S',))"
+
+
+def test_sentences_for_one_bound_and_purchases_only():
+    """Guards against the sentence losing "up to <end>" when only the end is set, or "Open-market purchases" for
+    code P alone."""
+    f = Filters(codes=("P",), end=dt.date(2024, 3, 31))
+    assert f.describe() == "Open-market purchases of all loaded issuers, up to 2024-03-31."
+
+
+def test_choice_messages_name_only_the_bad_values():
+    """Guards against a message about roles that names the good ones too (or only them)."""
+    f, notices = Filters.parse_query({"role": "director,bogus"})
+    assert f.roles == ("director",) and "\u201cbogus\u201d" in str(notices[0])
+    assert "\u201cdirector\u201d" not in str(notices[0])
+
+
+def test_row_masks_treat_missing_values_as_no_match():
+    """Guards against rows with unknown values passing a filter: an unknown role flag counted as director, an
+    unknown direct/indirect kept by "direct only", a missing value counted as $1 for a $1 minimum; and against the
+    officer-title text read as a regular expression ("." matching any title)."""
+    from loaders.schema import conform
+
+    tx = conform(
+        [
+            {"row_id": "director", "code": "S", "is_director": True, "direct_indirect": "D", "value": 5.0,
+             "officer_title": "Chief Executive Officer"},
+            {"row_id": "unknown", "code": "S", "is_director": None, "direct_indirect": None, "value": None,
+             "officer_title": "C.E.O."},
+        ],
+        "transactions",
+    )  # fmt: skip
+
+    def rows(f: Filters) -> list[str]:
+        return list(apply_filters(tx, f)["row_id"])
+
+    assert rows(Filters(roles=("director",))) == ["director"]
+    assert rows(Filters(ownership="D")) == ["director"]
+    assert rows(Filters(min_value=1)) == ["director"]
+    assert rows(Filters(title_contains=".")) == ["unknown"]
+
+
+def test_money_and_share_units_switch_at_exactly_a_million_and_a_billion():
+    """Guards against $1,000,000 shown as "$1,000K" and 1,000,000,000 shares as "1,000M" (unit thresholds off)."""
+    assert (fmt_money(1e6), fmt_money(1e9)) == ("$1M", "$1B")
+    assert (fmt_shares(1e6), fmt_shares(1e9)) == ("1M", "1B")
+
+
+def test_two_years_to_a_leap_day():
+    """Guards against the range that ends on 29 February starting on the wrong day (or crashing)."""
+    from analytics.filters import two_years_to
+
+    assert two_years_to(dt.date(2024, 2, 29)) == (dt.date(2022, 3, 1), dt.date(2024, 2, 29))
+    assert two_years_to(dt.date(2024, 6, 30)) == (dt.date(2022, 7, 1), dt.date(2024, 6, 30))
