@@ -433,3 +433,11 @@ def test_two_years_to_a_leap_day():
 
     assert two_years_to(dt.date(2024, 2, 29)) == (dt.date(2022, 3, 1), dt.date(2024, 2, 29))
     assert two_years_to(dt.date(2024, 6, 30)) == (dt.date(2022, 7, 1), dt.date(2024, 6, 30))
+
+
+def test_ten_digits_are_a_cik_eleven_are_not():
+    """Guards against the 10-digit CIK limit off by one: a 10-digit issuer CIK typed in the ticker box refused, or
+    an 11-digit insider CIK accepted."""
+    assert Filters.parse_query({"ticker": "1234567890"}) == (Filters(tickers=("1234567890",)), [])
+    f, notices = Filters.parse_query({"insider": "12345678901"})
+    assert f.insider is None and "at most 10 digits" in str(notices[0])
