@@ -14,10 +14,12 @@ transaction-row stores, with the app process's peak memory.
 3. Per store size (a fresh subprocess, so its peak RSS is what an app process would hold):
    - issuer page of the largest issuer: its default range by SQL, frames.load of that range (since=), then every
      number and figure the issuer page builds;
-   - market-wide net $ flow per week, all issuers, 5 years (analytics.marketwide.weekly_net_flow);
+   - market-wide net $ flow per week, all issuers, 5 years (analytics.market.market_flow, the market page's chart,
+     over the market index; the index build, once per store snapshot, is reported apart);
    - the issuer list, an insider search, status; the amendment map (once per store version).
 
-Usage: .venv/bin/python bench/bench_market.py [--rows 1000000,10000000] [--dir DIR] [--keep]
+Usage: .venv/bin/python bench/bench_market.py [--rows 1000000,10000000] [--dir DIR] [--keep] [--reuse]
+       [--skip-load]   (--reuse measures the stores kept in DIR by an earlier --keep run)
 """
 
 from __future__ import annotations
@@ -186,10 +188,26 @@ def synthesize(base, root: Path, copies: int) -> dict:
     }
 
 
+def kept(root: Path, copies: int) -> dict:
+    """The counts of a synthetic store kept from an earlier run (--reuse)."""
+    from loaders.store import Store
+
+    out = Store(root)
+    n = out.query("SELECT (SELECT count(*) FROM transactions) AS tx, (SELECT count(*) FROM filings) AS f")
+    return {
+        "copies": copies,
+        "transactions": int(n["tx"].iloc[0]),
+        "filings": int(n["f"].iloc[0]),
+        "store_mb": round(out.stats()["store_bytes"] / 1e6, 1),
+        "reused": True,
+    }
+
+
 def measure(root: str) -> dict:
     """Run in a fresh process: the page and aggregation timings and this process's peak RSS."""
-    from analytics import marketwide
+    from analytics import market, signals
     from analytics.filters import Filters, two_years_to
+    from analytics.market_filters import MarketFilters
     from bench.bench_pages import issuer_page
     from loaders import frames
     from loaders.export import status
@@ -212,11 +230,19 @@ def measure(root: str) -> dict:
         out[f"issuer_load_{label}_s"] = round(loaded, 3)
     out["issuer_rows_loaded"] = len(fr.transactions)
     end = store.query("SELECT max(transaction_date) AS d FROM transactions")["d"].iloc[0].date()
-    for label in ("cold", "warm"):
+    t = (
+        time.perf_counter()
+    )  # the market index, built once per store snapshot (what the first market page waits)
+    signals.ensure_index(store)
+    out["market_index_build_s"] = round(time.perf_counter() - t, 3)
+    five_years = MarketFilters(
+        start=end - dt.timedelta(days=5 * 365), end=end, per="W", codes=("P", "S")
+    ).base_where()
+    for label in ("cold", "warm"):  # the one function behind the market page's flow chart
         t = time.perf_counter()
-        weekly = marketwide.weekly_net_flow(store, end - dt.timedelta(days=5 * 365), end)
+        weekly = market.market_flow(store, five_years, "W")
         out[f"market_weekly_5y_{label}_s"] = round(time.perf_counter() - t, 3)
-    out["weeks"] = len(weekly)
+    out["weeks"] = int(weekly["period"].nunique())
     t = time.perf_counter()
     frames.loaded_issuers(store)
     out["issuer_list_s"] = round(time.perf_counter() - t, 3)
@@ -238,11 +264,16 @@ def main() -> None:
     p.add_argument("--rows", default="1000000,10000000", help="transaction-row targets, comma-separated")
     p.add_argument("--dir", help="work folder (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the synthetic stores")
+    p.add_argument(
+        "--reuse", action="store_true", help="measure synthetic stores kept in --dir, do not rebuild"
+    )
+    p.add_argument("--skip-load", action="store_true", help="skip the data-set load rate")
     a = p.parse_args()
     work = Path(a.dir or tempfile.mkdtemp(prefix="bench-market-"))
     work.mkdir(parents=True, exist_ok=True)
     zips = build_zips(work / "zips")
-    print("load of the largest generated quarter (2023q1):", json.dumps(load_rate(zips)), flush=True)
+    if not a.skip_load:
+        print("load of the largest generated quarter (2023q1):", json.dumps(load_rate(zips)), flush=True)
     base = base_store(zips, work / "base")
     base_tx = int(base.query("SELECT count(*) AS n FROM transactions")["n"].iloc[0])
     print(f"base store: {base_tx:,} transactions", flush=True)
@@ -250,8 +281,11 @@ def main() -> None:
     for target in (int(x) for x in a.rows.split(",")):
         copies = max(1, round(target / base_tx))
         root = work / f"synthetic-{target}"
-        shutil.rmtree(root, ignore_errors=True)
-        built = synthesize(base, root, copies)
+        if a.reuse and (root / "store" / "MANIFEST.json").is_file():
+            built = kept(root, copies)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            built = synthesize(base, root, copies)
         print("built:", json.dumps(built), flush=True)
         got = subprocess.run(
             [sys.executable, __file__, "--measure", str(root)], capture_output=True, text=True, check=True

@@ -244,15 +244,20 @@ def holdings_figure(
                 "shares": trades["shares"], "price": trades["price"], "plan": plan,
                 "notes": trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape),
             })  # fmt: skip
-            fig.add_scatter(
-                x=trades["date"], y=trades["shares_owned"], mode="markers", name=html.escape(name), legendgroup=name,
-                showlegend=False, marker=dict(color=color, size=8, symbol=[_symbol(c) for c in trades["code"]],
-                                              line=dict(color="white", width=1)),
-                customdata=custom.values,
-                hovertemplate="<b>%{x|%Y-%m-%d}</b> %{customdata[0]}<br>Shares: %{customdata[1]:+,.0f} at "
-                "$%{customdata[2]:,.2f} (%{customdata[3]})<br>Owned after: %{y:,.0f}<br>"
-                "<span style='font-size:11px'>%{customdata[4]}</span><extra>" + html.escape(name) + "</extra>",
-            )  # fmt: skip
+            # one trace per marker symbol (issue 9: a list of one symbol per point made plotly validate each of
+            # tens of thousands of markers, most of the largest issuer's page time); same points, same hover
+            symbols = trades["code"].map(_symbol)
+            for symbol in pd.unique(symbols):
+                part = (symbols == symbol).to_numpy()
+                fig.add_scatter(
+                    x=trades["date"][part], y=trades["shares_owned"][part], mode="markers", name=html.escape(name),
+                    legendgroup=name, showlegend=False,
+                    marker=dict(color=color, size=8, symbol=symbol, line=dict(color="white", width=1)),
+                    customdata=custom.values[part],
+                    hovertemplate="<b>%{x|%Y-%m-%d}</b> %{customdata[0]}<br>Shares: %{customdata[1]:+,.0f} at "
+                    "$%{customdata[2]:,.2f} (%{customdata[3]})<br>Owned after: %{y:,.0f}<br>"
+                    "<span style='font-size:11px'>%{customdata[4]}</span><extra>" + html.escape(name) + "</extra>",
+                )  # fmt: skip
         anchors = s[s["kind"] == "anchor"]
         if not anchors.empty:
             fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=html.escape(name),

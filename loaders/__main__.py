@@ -2,7 +2,8 @@
 export TABLE --out FILE | compact.
 
 Exit codes: 0 all done; 1 some filings failed or are still quarantined (after the summary); 2 an error stopped
-the command (after the summary of what was done); 130 interrupted.
+the command (after the summary of what was done); 3 (sync) everything landed, but a data-set quarter the SEC
+published without some of its tables was loaded partially or skipped (the summary names it); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from loaders.config import Settings
 from loaders.errors import LoaderError
 from loaders.frames import loaded_insiders, loaded_issuers
 from loaders.store import Store
+
+PARTIAL = 3  # sync: everything landed, but a data-set quarter was partial or skipped as incomplete
 
 
 class _Bar:
@@ -239,7 +242,7 @@ def _sync(args, settings: Settings, store: Store) -> int:
         print(f"  not published on EDGAR's data sets page: {', '.join(report.missing)}")
     for problem in report.problems[:20]:
         print(f"  note {problem}")
-    return 1 if report.failed else 0
+    return 1 if report.failed else PARTIAL if report.is_partial else 0
 
 
 def _print_quarantine(store: Store) -> None:

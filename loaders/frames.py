@@ -23,7 +23,7 @@ import pandas as pd
 
 from loaders.config import Settings
 from loaders.schema import conform, empty
-from loaders.store import Store
+from loaders.store import Store, quarter_of
 
 NAMES = ("filings", "owners", "transactions", "holdings", "footnotes")
 NO_SYMBOL = ("", "NONE", "N/A", "NA", "-")
@@ -130,11 +130,13 @@ def load(
             clauses.append(f"issuer_cik IN ({_ints(issuers)})")
         clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
         params.append(sorted(own["accession"]))
+    recent = quarter_of(since) if since is not None else None  # only the partitions filed since then
     if since is not None:  # the accessions filed since then, found in the (issuer-pruned) filings first
-        chosen = store.query(
-            f"SELECT accession FROM filings WHERE {' AND '.join(clauses) or 'TRUE'} AND filing_date >= ?",
+        chosen = store.query_many(
+            [f"SELECT accession FROM filings WHERE {' AND '.join(clauses) or 'TRUE'} AND filing_date >= ?"],
             [*params, pd.Timestamp(since)],
-        )
+            filed_since=recent,
+        )[0]
         if chosen.empty:
             return Frames.empty()
         clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
@@ -149,7 +151,7 @@ def load(
         )
         dated = f" AND filing_date >= DATE '{since:%Y-%m-%d}'" if since is not None and name in _DATED else ""
         sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
-    raw = store.query_many(sqls, params or None)
+    raw = store.query_many(sqls, params or None, filed_since=recent)
     return Frames(*(conform(df, n) for n, df in zip(NAMES, raw, strict=True)))
 
 

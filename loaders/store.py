@@ -623,33 +623,46 @@ class Store:
         """Run SQL over the views `filings`, `owners`, `transactions`, `holdings`, `footnotes` (see module doc)."""
         return self.query_many([sql], params)[0]
 
-    def query_many(self, sqls: list[str], params: list | None = None) -> list[pd.DataFrame]:
-        """Several queries over one consistent snapshot (same params for each)."""
+    def query_many(
+        self, sqls: list[str], params: list | None = None, *, filed_since: str | None = None
+    ) -> list[pd.DataFrame]:
+        """Several queries over one consistent snapshot (same params for each). `filed_since` ("2023q1"): the views
+        read only the partitions of filings filed in that quarter or later (a page's date window reads its quarters,
+        not the store's whole history); the queries must then only ask for rows filed since then."""
         for attempt in range(8):  # a part removed by a compaction after we read the manifest: read it again
             try:
-                return self._query_once(sqls, params)
+                return self._query_once(sqls, params, filed_since)
             except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
                 if attempt == 7:
                     raise
                 time.sleep(0.02 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _query_once(self, sqls: list[str], params: list | None) -> list[pd.DataFrame]:
+    def _query_once(
+        self, sqls: list[str], params: list | None, filed_since: str | None = None
+    ) -> list[pd.DataFrame]:
         man = self.manifest()
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
             con.execute("SET enable_progress_bar = false")
-            self._create_views(con, man)
+            self._create_views(con, man, filed_since)
             return [con.execute(sql, params or []).df() for sql in sqls]
         finally:
             con.close()
 
-    def _create_views(self, con: duckdb.DuckDBPyConnection, man: dict) -> None:
+    def _create_views(
+        self, con: duckdb.DuckDBPyConnection, man: dict, filed_since: str | None = None
+    ) -> None:
         for table in TABLES:
             parts = man["parts"].get(table, [])
+            if (
+                filed_since
+            ):  # partitions are by the quarter of the filing date ("undated" sorts after every year)
+                parts = [p for p in parts if p.get("q") is None or p["q"] >= filed_since]
             if parts:
-                con.execute(f"SET VARIABLE {table}_files = ?", [self._paths(man, table)])
+                paths = [(self.table_dir / p["path"]).as_posix() for p in parts]
+                con.execute(f"SET VARIABLE {table}_files = ?", [paths])
                 union = len({p.get("schema") for p in parts}) > 1
                 con.execute(
                     f"CREATE VIEW {table}_parts AS SELECT * FROM read_parquet(getvariable('{table}_files')"

@@ -11,8 +11,12 @@
    through the same client as `pull` (rate limit, retries, raw cache), parsed and stored as XML. Days whose
    filings all landed are remembered, so a re-run reads only new days (and today again).
 
+The SEC has published partial quarters (2024q3 lacks three tables). A quarter lacking a secondary table (holdings,
+derivative trades, footnotes) is loaded without it and named as partial; one lacking SUBMISSION, REPORTINGOWNER or
+NONDERIV_TRANS is skipped with a line saying so and nothing of it stored; the others go on.
+
 The report says what was done (quarters, filings, rows, requests, elapsed) and lists every failure; the CLI exits
-non-zero when anything failed.
+1 when anything failed, 3 when everything landed but some quarter was partial or skipped as incomplete.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)  # already stored
     missing: list[str] = field(default_factory=list)  # in the range but not published (EDGAR lists no zip)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (quarter or accession, reason)
+    # the SEC published the quarter without some tables: (quarter, missing tables) loaded without them ...
+    partial: list[tuple[str, list[str]]] = field(default_factory=list)
+    # ... or skipped because a table no filing can do without is missing (nothing of it stored)
+    incomplete: list[tuple[str, list[str], list[str]]] = field(
+        default_factory=list
+    )  # (quarter, core, others)
     filings: int = 0  # from data sets
     rows: int = 0  # transaction + holding rows from data sets
     xml_from_cache: int = 0
@@ -58,13 +68,35 @@ class SyncReport:
         lines = [
             f"quarters {len(self.loaded)} loaded, {len(self.skipped)} already stored, "
             f"{sum(1 for k, _ in self.failed if datasets.QUARTER_RE.match(k))} failed, "
-            f"{len(self.missing)} not published "
+            f"{len(self.missing)} not published"
+            + (f", {len(self.partial)} partial" if self.partial else "")
+            + (f", {len(self.incomplete)} skipped as incomplete" if self.incomplete else "")
+            + " "
             f"(range {self.quarters[0] if self.quarters else '-'} .. {self.quarters[-1] if self.quarters else '-'}); "
             f"{self.filings:,} filings and {self.rows:,} transaction/holding rows from data sets",
             f"tail: {self.tail_days} days, {self.tail_listed:,} filings listed, {self.tail_new:,} new, "
             f"{self.tail_cached:,} already stored; {self.requests:,} requests in {self.elapsed:.1f} s",
         ]
+        for quarter, tables in self.partial:
+            lines.append(
+                f"  partial {quarter}: the SEC's data set has no {_tsvs(tables)}; loaded without them "
+                "(what they hold is missing or marked unverified; re-run sync to pick up a complete release)"
+            )
+        for quarter, tables, others in self.incomplete:
+            lines.append(
+                f"  skipped {quarter}: the SEC's data set has no {_tsvs(tables)} (without which no filing can be "
+                f"placed){' nor ' + _tsvs(others) if others else ''}; nothing of it was stored (pull its issuers, "
+                "or re-run sync once the SEC publishes it whole)"
+            )
         return "\n".join(lines)
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.partial or self.incomplete)
+
+
+def _tsvs(tables: list[str]) -> str:
+    return ", ".join(t + ".tsv" for t in tables)
 
 
 Progress = Callable[[int, int, SyncReport], None]
@@ -155,8 +187,12 @@ def _quarters(client, store: Store, report: SyncReport, listed: dict, today: dt.
             sha = hashlib.sha256(data).hexdigest()
             if stored.get(quarter, {}).get("sha256") == sha:
                 report.skipped.append(quarter)
+                if missing := stored[quarter].get("missing_tables"):  # still the partial release
+                    report.partial.append((quarter, list(missing)))
                 continue
             _load_quarter(store, quarter, data, sha, report)
+        except datasets.IncompleteDataSet as e:
+            report.incomplete.append((quarter, e.missing, e.also))
         except datasets.DataSetError as e:
             report.failed.append((quarter, e.reason))
         except (StoreFull, EdgarBlocked, EdgarForbidden, IdentityMissing):
@@ -168,12 +204,14 @@ def _quarters(client, store: Store, report: SyncReport, listed: dict, today: dt.
 
 
 def _zip(client, store: Store, quarter: str, url: str, closed: bool) -> bytes:
-    """The quarter's zip: the cached copy, else downloaded (retried once when corrupt) and cached if closed."""
+    """The quarter's zip: the cached copy, else downloaded (retried once when corrupt) and cached if closed and
+    whole (a partial release is fetched again on the next run, in case the SEC completed it). A zip lacking a CORE
+    table raises IncompleteDataSet at once (fetching it again would not help)."""
     path = store.dataset_dir / f"{quarter}_form345.zip"
     if closed and path.is_file():
         data = path.read_bytes()
         try:
-            datasets.read_tables(data, path.name)
+            datasets.check_zip(data, path.name)
             return data
         except datasets.DataSetError:
             path.unlink(missing_ok=True)  # damaged on disk: fetch it again
@@ -181,11 +219,13 @@ def _zip(client, store: Store, quarter: str, url: str, closed: bool) -> bytes:
     for _ in range(2):
         data = client.fetch_dataset(url)
         try:
-            datasets.read_tables(data, path.name)
+            partial = datasets.check_zip(data, path.name)
+        except datasets.IncompleteDataSet:
+            raise
         except datasets.DataSetError as e:
             error = e
             continue
-        if closed:
+        if closed and not partial:
             atomic_write(path, data)
         return data
     assert error is not None  # the loop either returned or kept the last error
@@ -211,8 +251,11 @@ def _load_quarter(store: Store, quarter: str, data: bytes, sha: str, report: Syn
     if parsed:
         store.write(parsed)
         report.xml_from_cache += len(parsed)
-    n = store.write_quarter(quarter, frames, {"sha256": sha, "problems": q.problems[:20]})
+    meta = {"sha256": sha, "problems": q.problems[:20], "missing_tables": q.missing_tables}
+    n = store.write_quarter(quarter, frames, meta)
     report.loaded.append(quarter)
+    if q.missing_tables:
+        report.partial.append((quarter, q.missing_tables))
     report.filings += n
     report.rows += q.rows.get("transactions", 0) + q.rows.get("holdings", 0)
     report.problems.extend(f"{quarter}: {p}" for p in q.problems)

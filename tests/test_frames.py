@@ -118,3 +118,35 @@ def test_since_reads_only_the_range_and_keeps_totals_in_it(store):
     assert (part.filings["filing_date"] >= "2023-06-01").all()
     f = Filters(tickers=("ACME",), start=start, end=dt.date(2030, 1, 1), codes=())
     assert len(apply_filters(part.transactions, f)) == len(apply_filters(everything.transactions, f))
+
+
+def test_windowed_load_reads_only_recent_partitions_and_loses_no_row(store):
+    """Guards against issue 9's partition pruning (a page's date window reads only the quarters filed since its
+    start) dropping a row inside the window or reading the whole history: the windowed frames equal the full
+    frames cut to the filings filed since the start, and a query limited to later partitions sees no older row."""
+    import datetime as dt
+
+    import pandas as pd
+
+    everything = load(store, tickers=["ACME"])
+    start = dt.date(2023, 6, 1)
+    part = load(store, tickers=["ACME"], since=start)
+    keep = set(everything.filings.loc[everything.filings["filing_date"] >= "2023-06-01", "accession"])
+    assert 0 < len(keep) < len(everything.filings)
+    for name in ("filings", "owners", "transactions", "holdings", "footnotes"):
+        full = getattr(everything, name)
+        want = full[full["accession"].isin(keep)].reset_index(drop=True)
+        got = getattr(part, name).reset_index(drop=True)
+        key = (
+            "row_id"
+            if "row_id" in want
+            else ["accession", *[c for c in ("position", "footnote_id") if c in want]]
+        )
+        pd.testing.assert_frame_equal(
+            got.sort_values(key).reset_index(drop=True),
+            want.sort_values(key).reset_index(drop=True),
+            obj=name,
+        )
+    old = "SELECT count(*) AS n FROM filings WHERE filing_date < DATE '2023-04-01'"
+    assert int(store.query(old)["n"].iloc[0]) > 0
+    assert int(store.query_many([old], filed_since="2023q2")[0]["n"].iloc[0]) == 0

@@ -82,14 +82,24 @@ def test_incremental_pull_fetches_only_missing(tmp_path):
 
 
 def test_paging_follows_files(fake_edgar_factory, tmp_path):
-    """Guards against reading only filings.recent (half of a large issuer missing). Over real HTTP, this is the
-    one test that checks fake EDGAR's own count of requests in any 1 s window (the others use the transport
-    seam and a fake clock, so CPU load cannot make them fail)."""
+    """Guards against reading only filings.recent (half of a large issuer missing) and, over real HTTP, against
+    any request that bypasses the gate: every request fake EDGAR saw was a send the gate let through, the gate let
+    at most 7 through in any 1.05 s, and fake EDGAR's own count in any 1 s window stays <= 10 (the others use the
+    transport seam and a fake clock). The test runs at 7/s, not the default 9/s, so that a CPU stall of the
+    loaded test machine (which delays requests and delivers them in a clump) cannot push fake EDGAR's count over
+    10; the default rate is checked on a fake clock (tests/test_gate.py) and by two real processes
+    (tests/test_gate_http.py)."""
     server = fake_edgar_factory("--page-size", "50")
-    report = pull_issuer("TEAM", settings=_settings(server, tmp_path))
+    settings = _settings(server, tmp_path, max_rps=7)
+    gate = RecordingGate(tmp_path / "locks" / "edgar.gate")
+    client = EdgarClient(settings, gate=gate)
+    report = pull_issuer("TEAM", settings=settings, client=client)
     assert report.total == 308 and report.new == 308 and not report.failed
-    assert server.stats()["by_prefix"].get("/submissions/CIK0001650372-submissions-006.json", 1) >= 1
-    assert server.stats()["max_requests_in_1s"] <= 10
+    stats = server.stats()
+    assert stats["by_prefix"].get("/submissions/CIK0001650372-submissions-006.json", 1) >= 1
+    assert stats["total"] == len(gate.sends) == report.requests  # nothing reached EDGAR around the gate
+    assert max_in_window(gate.sends, 1.05) <= 7
+    assert stats["max_requests_in_1s"] <= 10, stats
 
 
 def test_pull_insider_attributes_rows_to_issuer(fake_edgar, tmp_path):

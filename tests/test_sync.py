@@ -225,3 +225,70 @@ def _zip_bytes(server, quarter: str) -> bytes:
     return _get(
         f"{server.url}/files/structureddata/data/insider-transactions-data-sets/{quarter}_form345.zip"
     )
+
+
+def test_incomplete_quarter_2024q3_is_skipped_and_the_others_load(fake_edgar, tmp_path, monkeypatch, capsys):
+    """Guards against the real partial data set 2024q3 (no REPORTINGOWNER, NONDERIV_TRANS, FOOTNOTES) failing the
+    whole sync, being retried, cached or stored in part: it is skipped with a line naming the missing tables, the
+    next quarter loads, and the exit code says "partial" (3), not "failed" (1)."""
+    data = tmp_path / "data"
+    code = _run(monkeypatch, fake_edgar, data, "sync", "--from", "2024q3", "--to", "2024q4", "--no-tail")
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert (
+        "skipped 2024q3" in out and "REPORTINGOWNER.tsv, NONDERIV_TRANS.tsv" in out and "FOOTNOTES.tsv" in out
+    )
+    assert "0 failed" in out and "1 skipped as incomplete" in out
+    store = Store(data)
+    assert sorted(store.loaded_quarters()) == ["2024q4"]
+    assert not (data / "datasets" / "2024q3_form345.zip").exists()
+    n = int(store.query("SELECT count(*) AS n FROM filings")["n"].iloc[0])
+    assert n == _zip_counts(fake_edgar, "2024q4")
+
+
+def _without(zip_bytes: bytes, *tables: str) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(zip_bytes))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for m in src.infolist():
+            if m.filename.removesuffix(".tsv") not in tables:
+                out.writestr(m.filename, src.read(m))
+    return buf.getvalue()
+
+
+def test_partial_quarter_loads_without_its_missing_tables(fake_edgar, tmp_path, monkeypatch, capsys):
+    """Guards against a quarter the SEC published without its footnotes and derivative trades being refused (or
+    taken as whole): its filings and other rows load, the summary names the missing tables, the 10b5-1 columns
+    (read from footnotes) are marked unverified, the zip is not cached as final, exit code 3 on every run."""
+    whole = _zip_bytes(fake_edgar, "2023q2")
+    prefix = "/files/structureddata/data/insider-transactions-data-sets/"
+    _Site.files = {
+        "/data-research/sec-markets-data/insider-transactions-data-sets": (
+            f'<a href="{prefix}2023q2_form345.zip">2</a>'
+        ).encode(),
+        prefix + "2023q2_form345.zip": _without(whole, "FOOTNOTES", "DERIV_TRANS"),
+    }
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{site.server_address[1]}"
+        for k, v in {"EDGAR_WWW": url, "EDGAR_DATA": url, "INSIDER_DATA_DIR": str(tmp_path / "d")}.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("EDGAR_IDENTITY", "Tests tests@example.com")
+        code = main(["sync", "--from", "2023q2", "--to", "2023q2", "--no-tail"])
+        out = capsys.readouterr().out
+        again = main(["sync", "--from", "2023q2", "--to", "2023q2", "--no-tail"])
+        out_again = capsys.readouterr().out
+    finally:
+        site.shutdown()
+    assert code == 3 and again == 3, out + out_again
+    assert "partial 2023q2" in out and "DERIV_TRANS.tsv, FOOTNOTES.tsv" in out
+    assert "partial 2023q2" in out_again and "1 already stored" in out_again
+    store = Store(tmp_path / "d")
+    assert sorted(store.loaded_quarters()) == ["2023q2"]
+    n = int(store.query("SELECT count(*) AS n FROM filings")["n"].iloc[0])
+    assert n == _zip_counts(fake_edgar, "2023q2")
+    tx = store.query('SELECT "table", unverified, footnotes FROM transactions')
+    assert len(tx) > 0 and set(tx["table"]) == {"nonDerivative"}
+    assert tx["unverified"].str.contains("is_10b5_1").all() and tx["footnotes"].isna().all()
+    assert not (tmp_path / "d" / "datasets" / "2023q2_form345.zip").exists()

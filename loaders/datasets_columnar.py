@@ -1,0 +1,962 @@
+"""The data-set quarter reader, column by column. PURE: zip bytes in, store frames out; same answers as the
+per-filing reader (`loaders.datasets.read_quarter_rows`, which runs `loaders.derive.derive_filing` on every filing).
+
+Why: a real quarter holds ~50,000 filings; building a dict per row and deriving each filing in Python runs at a few
+thousand filings per second. Here the tables are read with pyarrow, the rows are mapped with pandas column
+operations, and the derivation is split:
+
+- every filing whose derivation needs more than plain columns goes through `derive_filing` itself (the
+  reference, so the rules live in one place): a footnote or the remarks mentioning Rule 10b5-1 or holding a price
+  range (tested once per distinct text, not per row), a number or date that is not plain (a value that does not
+  parse, is out of range or implausible as a date, a transaction date that falls back to the period), a filing date
+  missing or a filing date out of range, or a holdings chain that does not reconcile in listed order;
+- every other filing (most of them) gets the same columns from vectorised operations: clean dates, numbers,
+  values, signed values, code names, late business days, the checkbox's 10b5-1 status, flags.
+
+tests/test_datasets_columnar.py checks, on every generated quarter, that both readers give equal frames row for row.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loaders import derive
+from loaders.codes import code_name
+from loaders.datasets import (
+    _AFFECTS,
+    _NO_FOOTNOTES,
+    _PLAN_COLUMNS,
+    CHECKBOX_SINCE,
+    OPTIONAL,
+    REQUIRED,
+    ROW_TABLES,
+    Quarter,
+    _cik,
+    _open,
+    _tsv,
+    sec_date,
+)
+from loaders.notes import price_ranges, tenb51
+from loaders.schema import conform, empty
+
+_ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
+_OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
+_DAY = np.timedelta64(1, "D")
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _table(raw: bytes, name: str) -> pd.DataFrame:
+    """One TSV as a frame of str ('' = missing), read by pyarrow; the csv module when pyarrow refuses it (ragged
+    rows are padded or cut to the header, as read_tables does)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if not raw.strip():
+        return pd.DataFrame()
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    header = raw.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace").split("\t")
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pcsv.ReadOptions(use_threads=False),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char='"', double_quote=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if table.column_names != header or b'"' in raw and b"\r" in raw:
+            raise ValueError("header")
+        frame = table.to_pandas()
+        frame.columns = header
+        return frame
+    except (pa.ArrowInvalid, ValueError, UnicodeDecodeError):
+        head, rows = _tsv(raw, name)
+        return pd.DataFrame(rows, columns=head, dtype=object)
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as str ('' when the table lacks it)."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+
+
+def _mapped(s: pd.Series, fn) -> pd.Series:
+    """fn applied once per distinct value (same index as s)."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    out = np.empty(len(uniq), dtype=object)
+    out[:] = [fn(None if isinstance(u, float) and u != u else u) for u in uniq]
+    return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=s.index, dtype=object)
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    """datasets._text: stripped, None when empty."""
+    return _mapped(s, lambda v: (v.strip() or None) if v else None)
+
+
+def _sk_sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable."""
+    sk = next((c for c in frame.columns if c.endswith("_SK")), None)
+    if sk is None or frame.empty:
+        return frame.reset_index(drop=True)
+    keys = _mapped(frame[sk], lambda v: int(v) if v.isdigit() else 0)
+    return frame.iloc[np.argsort(keys.to_numpy(dtype=np.int64), kind="stable")].reset_index(drop=True)
+
+
+def _as_datetime(values) -> np.ndarray:
+    """dates / None -> datetime64[ns] (NaT for None)."""
+    return pd.to_datetime(pd.Series(list(values), dtype=object), errors="coerce").to_numpy("datetime64[ns]")
+
+
+# ---------------------------------------------------------------------------------------------- the quarter
+def read_quarter(data: bytes, name: str = "data set") -> Quarter:
+    """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc)."""
+    zf, members, missing = _open(data, name)
+    raw = {t: _table(zf.read(members[t]), f"{name}/{t}.tsv") for t in (*REQUIRED, *OPTIONAL) if t in members}
+    sub = raw["SUBMISSION"]
+    has_checkbox = "AFF10B5ONE" in sub.columns
+    problems: list[str] = []
+    acc = _col(sub, "ACCESSION_NUMBER").str.strip() if len(sub) else pd.Series([], dtype=object)
+    bad = (acc == "") | acc.duplicated()
+    for a in acc[bad]:
+        problems.append(f"SUBMISSION row without a usable accession number: {a or '(empty)'}")
+    sub = sub[~bad.to_numpy()].reset_index(drop=True)
+    accs = acc[~bad].reset_index(drop=True)
+    pos = pd.Series(np.arange(len(accs)), index=accs.to_numpy())  # filing order
+    children = {t: _sk_sorted(raw[t]) for t in raw if t != "SUBMISSION"}
+    for t in (*REQUIRED, *OPTIONAL):
+        if t == "SUBMISSION" or t not in children or children[t].empty:
+            continue
+        keys = pd.unique(_col(children[t], "ACCESSION_NUMBER").to_numpy(dtype=object))
+        stray = [k for k in keys if k not in pos.index]
+        if stray:
+            problems.append(f"{t}: {len(stray)} accession(s) not in SUBMISSION (left out), e.g. {stray[0]}")
+
+    def rows_of(t: str) -> pd.DataFrame:
+        """The table's rows of known filings, with their filing position `_f` (SK order kept)."""
+        frame = children.get(t)
+        if frame is None or frame.empty:
+            return pd.DataFrame({"_f": pd.Series([], dtype=np.int64)})
+        f = _col(frame, "ACCESSION_NUMBER").map(pos)
+        keep = f.notna().to_numpy()
+        out = frame[keep].reset_index(drop=True)
+        out["_f"] = f[keep].astype(np.int64).to_numpy()
+        return out
+
+    filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
+    owners = _owners(rows_of("REPORTINGOWNER"), accs)
+    notes = _notes(rows_of("FOOTNOTES"), accs)
+    first = _first_owner(owners, len(accs))
+    no_checkbox = np.array(
+        [not has_checkbox and d is not None and d >= CHECKBOX_SINCE for d in filings["filing_date"]],
+        dtype=bool,
+    )
+    parts = {
+        file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
+        for file in _ROW_FILES
+    }
+    tx = pd.concat([parts["NONDERIV_TRANS"], parts["DERIV_TRANS"]], ignore_index=True)
+    hold = pd.concat([parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"]], ignore_index=True)
+    tx = _nulls(tx.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
+    hold = _nulls(hold.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
+    frames = _derive(filings, owners, tx, hold, notes, has_checkbox)
+    rows = {t: len(f) for t, f in frames.items()}
+    return Quarter(frames, len(frames["filings"]), rows, problems, missing)
+
+
+def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns only one of the concatenated tables has (derivative terms) hold None, not NaN, elsewhere."""
+    for col in frame.columns:
+        if col not in ("_f", "_t", "seq") and frame[col].dtype == object and frame[col].isna().any():
+            frame[col] = frame[col].where(frame[col].notna(), None)
+        elif frame[col].dtype == float and col not in ("_f", "_t", "seq"):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame
+
+
+def _filings(sub: pd.DataFrame, accs: pd.Series, has_checkbox: bool, sigs: pd.DataFrame) -> pd.DataFrame:
+    """The filing columns as datasets._filing fills them before the derivation (dates as date objects)."""
+    first_sig = sigs.drop_duplicates("_f", keep="first").set_index("_f") if len(sigs) else None
+    n = len(accs)
+
+    def sig(col: str) -> pd.Series:
+        if first_sig is None or col not in first_sig.columns:
+            return pd.Series([""] * n, dtype=object)
+        return first_sig[col].reindex(range(n), fill_value="").reset_index(drop=True)
+
+    out = pd.DataFrame(
+        {
+            "accession": accs.to_numpy(dtype=object),
+            "form": _stripped(_col(sub, "DOCUMENT_TYPE")).fillna("4").to_numpy(dtype=object),
+            "period_of_report": _mapped(_col(sub, "PERIOD_OF_REPORT"), sec_date).to_numpy(dtype=object),
+            "filing_date": _mapped(_col(sub, "FILING_DATE"), sec_date).to_numpy(dtype=object),
+            "date_of_original_submission": _mapped(_col(sub, "DATE_OF_ORIG_SUB"), sec_date).to_numpy(
+                dtype=object
+            ),
+            "issuer_cik": _mapped(_col(sub, "ISSUERCIK"), _cik).to_numpy(dtype=object),
+            "issuer_name": _stripped(_col(sub, "ISSUERNAME")).to_numpy(dtype=object),
+            "ticker": _mapped(_col(sub, "ISSUERTRADINGSYMBOL"), lambda v: v.strip().upper() or None).to_numpy(
+                dtype=object
+            ),
+            "not_subject_to_section16": _mapped(_col(sub, "NOT_SUBJECT_SEC16"), _bool_text).to_numpy(
+                dtype=object
+            ),
+            "aff10b5one": (
+                _mapped(_col(sub, "AFF10B5ONE"), lambda v: derive.to_bool(v.strip()) if v.strip() else None)
+                if has_checkbox
+                else pd.Series([None] * n, dtype=object)
+            ).to_numpy(dtype=object),
+            "remarks": _stripped(_col(sub, "REMARKS")).to_numpy(dtype=object),
+            "signature_name": _stripped(sig("OWNERSIGNATURENAME")).to_numpy(dtype=object),
+            "signature_date": _mapped(sig("OWNERSIGNATUREDATE"), sec_date).to_numpy(dtype=object),
+        }
+    )
+    return out
+
+
+def _bool_text(text: str) -> bool | None:
+    t = (text or "").strip().lower()
+    if t in ("1", "true", "y", "yes"):
+        return True
+    if t in ("0", "false", "n", "no"):
+        return False
+    return None
+
+
+def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
+    """One row per reporting owner, as datasets._owner builds them (filing order, then SK order)."""
+    if rows.empty:
+        return empty("owners").assign(_f=pd.Series([], dtype=np.int64))
+    rows = rows.sort_values("_f", kind="stable").reset_index(drop=True)
+    rel = _mapped(_col(rows, "RPTOWNER_RELATIONSHIP"), lambda v: (v or "").replace(" ", "").lower())
+    flags = {
+        "is_director": rel.str.contains("director", regex=False),
+        "is_officer": rel.str.contains("officer", regex=False),
+        "is_ten_percent_owner": rel.str.contains("tenpercentowner", regex=False),
+        "is_other": rel.str.contains("other", regex=False),
+    }
+    title = _stripped(_col(rows, "RPTOWNER_TITLE"))
+    other = _stripped(_col(rows, "RPTOWNER_TXT"))
+    combos = pd.DataFrame({**flags, "t": title, "o": other})
+    role = [
+        derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5])
+        for r in combos.itertuples(index=False, name=None)
+    ]
+    out = pd.DataFrame(
+        {
+            "accession": accs.to_numpy(dtype=object)[rows["_f"].to_numpy()],
+            "position": rows.groupby("_f").cumcount().to_numpy(),
+            "owner_cik": _mapped(_col(rows, "RPTOWNERCIK"), _cik).to_numpy(dtype=object),
+            "owner_name": _mapped(_col(rows, "RPTOWNERNAME"), lambda v: " ".join((v or "").split()) or None),
+            **{k: v.to_numpy(dtype=bool) for k, v in flags.items()},
+            "officer_title": title.to_numpy(dtype=object),
+            "other_text": other.to_numpy(dtype=object),
+            "role": role,
+            "city": _stripped(_col(rows, "RPTOWNER_CITY")).to_numpy(dtype=object),
+            "state": _stripped(_col(rows, "RPTOWNER_STATE")).to_numpy(dtype=object),
+            "_f": rows["_f"].to_numpy(),
+        }
+    )
+    return out
+
+
+def _first_owner(owners: pd.DataFrame, n: int) -> pd.DataFrame:
+    """derive.owner_columns per filing (index = filing position): the first owner's columns, every owner's CIK and
+    name ("|"-joined), the number of owners."""
+    cols = ["owner_cik", "owner_name", *_OWNER_FLAGS, "officer_title", "role"]
+    first = owners.drop_duplicates("_f", keep="first").set_index("_f")[cols].reindex(range(n))
+    first = first.astype(object).where(first.notna(), None)
+    counts = owners.groupby("_f").size().reindex(range(n), fill_value=0)
+    first["owner_ciks"] = first["owner_cik"].map(lambda c: None if c is None else str(c))
+    first["owner_names"] = first["owner_name"].map(lambda s: s or None)
+    multi = set(counts[counts > 1].index)
+    if multi:
+        joined: dict[int, tuple[list[str], list[str]]] = {}
+        for fi, cik, name in zip(owners["_f"], owners["owner_cik"], owners["owner_name"], strict=True):
+            if fi in multi:
+                c, nm = joined.setdefault(int(fi), ([], []))
+                if cik is not None:
+                    c.append(str(cik))
+                if name:
+                    nm.append(name)
+        at = sorted(joined)
+        first.loc[at, "owner_ciks"] = ["|".join(joined[i][0]) or None for i in at]
+        first.loc[at, "owner_names"] = ["|".join(joined[i][1]) or None for i in at]
+    first["n_owners"] = counts.to_numpy()
+    return first.reset_index(drop=True)
+
+
+def _notes(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
+    """The footnotes as datasets._filing's dict: per filing, id -> whitespace-normalised text (a repeated id keeps
+    its first place and its last text), filing order."""
+    if rows.empty:
+        return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "footnote_id": [], "text": []})
+    fid = _mapped(_col(rows, "FOOTNOTE_ID"), lambda v: (v or "").strip())
+    text = _mapped(_col(rows, "FOOTNOTE_TXT"), lambda v: " ".join((v or "").split()))
+    frame = pd.DataFrame({"_f": rows["_f"].to_numpy(), "footnote_id": fid, "text": text})
+    frame = frame[frame["footnote_id"] != ""]
+    last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])["text"]
+    first = frame.drop_duplicates(["_f", "footnote_id"], keep="first")
+    first = first.assign(text=last.reindex(pd.MultiIndex.from_frame(first[["_f", "footnote_id"]])).to_numpy())
+    return first.sort_values("_f", kind="stable").reset_index(drop=True)
+
+
+def _rows(
+    rows: pd.DataFrame,
+    file: str,
+    accs: pd.Series,
+    filings: pd.DataFrame,
+    first: pd.DataFrame,
+    no_checkbox: np.ndarray,
+    no_notes: bool,
+) -> pd.DataFrame:
+    """One row table's raw facts (datasets._filing's row dicts), with _f (filing), _t (table order) and seq."""
+    target, kind, table, colmap = ROW_TABLES[file]
+    if rows.empty:
+        return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "_t": [], "seq": []})
+    rows = rows.sort_values("_f", kind="stable").reset_index(drop=True)
+    f = rows["_f"].to_numpy()
+    seq = rows.groupby("_f").cumcount().to_numpy()
+    acc = accs.to_numpy(dtype=object)[f]
+    out = pd.DataFrame(
+        {
+            "row_id": [f"{a}:{table}:{kind}{s}" for a, s in zip(acc, seq, strict=True)],
+            "accession": acc,
+            "table": table,
+            "seq": seq,
+            "issuer_cik": filings["issuer_cik"].to_numpy(dtype=object)[f],
+            "issuer_name": filings["issuer_name"].to_numpy(dtype=object)[f],
+            "ticker": filings["ticker"].to_numpy(dtype=object)[f],
+        }
+    )
+    for col in first.columns:
+        out[col] = first[col].to_numpy(dtype=object)[f]
+    fn_cols = [c for c in rows.columns if c.endswith("_FN")]
+    out["footnote_ids"] = _footnote_ids(rows, fn_cols)
+    out["superseded_by"] = None
+    for col, key in colmap.items():
+        out[key] = _stripped(_col(rows, col)).to_numpy(dtype=object)
+    if "code" in out.columns:
+        out["code"] = _mapped(out["code"], lambda c: c.upper() if c else c)
+    also = np.where(no_checkbox[f], 1, 0) if kind == "T" else np.zeros(len(f), dtype=int)
+    out["unverified"] = _unverified(rows, colmap, f, also, no_notes)
+    out["_f"] = f
+    out["_t"] = 0 if table == "nonDerivative" else 1
+    return out
+
+
+def _footnote_ids(rows: pd.DataFrame, fn_cols: list[str]) -> np.ndarray:
+    """datasets._footnote_ids per row: every id of the row's *_FN columns, in column order, once."""
+    out = np.full(len(rows), None, dtype=object)
+    if not fn_cols:
+        return out
+    values = rows[fn_cols].to_numpy(dtype=object)
+    has = (values != "").any(axis=1)
+    for i in np.flatnonzero(has):
+        ids: list[str] = []
+        for value in values[i]:
+            if value:
+                for fid in value.split(","):
+                    fid = fid.strip()
+                    if fid and fid not in ids:
+                        ids.append(fid)
+        out[i] = ",".join(ids) or None
+    return out
+
+
+def _unverified(
+    rows: pd.DataFrame, colmap: dict[str, str], f: np.ndarray, also: np.ndarray, no_notes: bool
+) -> np.ndarray:
+    """datasets._unverified per row: the columns the positional quirk may have moved within the row's filing and
+    table (a field present on some of its rows and not on others), plus the plan columns where no checkbox can be
+    seen (also = 1) and the footnote-derived columns when the quarter has no FOOTNOTES.tsv."""
+    checks: list[tuple[np.ndarray, np.ndarray, tuple[str, ...], bool]] = []
+    for col, key in colmap.items():
+        fn = f"{col}_FN"
+        value = _col(rows, col).to_numpy(dtype=object) != ""
+        fnp = _col(rows, fn).to_numpy(dtype=object) != ""
+        checks.append((value | fnp, fnp, _AFFECTS.get(key, (key.removesuffix("_raw"),)), True))
+    for fn in ("TRANS_FORM_TYPE_FN", "EQUITY_SWAP_TRANS_CD_FN"):
+        if fn.removesuffix("_FN") not in colmap:
+            fnp = _col(rows, fn).to_numpy(dtype=object) != ""
+            checks.append((fnp, fnp, (), False))
+    present = np.column_stack([c[0] for c in checks]).astype(np.int64)
+    fnp_all = np.column_stack([c[1] for c in checks]).astype(np.int64)
+    g = pd.Series(f)
+    sums = pd.DataFrame(present).groupby(g.to_numpy()).sum()
+    fsum = pd.DataFrame(fnp_all).groupby(g.to_numpy()).sum()
+    sizes = g.value_counts().reindex(sums.index).to_numpy()
+    mixed = (sums.to_numpy() > 0) & (sums.to_numpy() < sizes[:, None]) & (sizes[:, None] >= 2)
+    base_sets = [set(), set(_PLAN_COLUMNS)]
+    if no_notes:
+        base_sets = [s | set(_NO_FOOTNOTES) for s in base_sets]
+    per_filing: dict[int, list[str]] = {}
+    for gi in np.flatnonzero(mixed.any(axis=1)):
+        cols: set[str] = set()
+        for j in np.flatnonzero(mixed[gi]):
+            affects, is_field = checks[j][2], checks[j][3]
+            cols.update(affects)
+            if not is_field or fsum.iat[gi, j] > 0:
+                cols.update(_AFFECTS["footnote_ids"])
+        per_filing[int(sums.index[gi])] = sorted(cols)
+    out = np.empty(len(f), dtype=object)
+    cache: dict[tuple, str | None] = {}
+    for i, (fi, a) in enumerate(zip(f, also, strict=True)):
+        ck = (fi if fi in per_filing else -1, a)
+        if ck not in cache:
+            cache[ck] = ",".join(sorted(base_sets[a].union(per_filing.get(fi, ())))) or None
+        out[i] = cache[ck]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the derivation
+def _in_range(d) -> bool:
+    return d is not None and derive.MIN_YEAR <= d.year <= derive.MAX_YEAR
+
+
+def _text_matters(text) -> bool:
+    """True when a footnote or the remarks can change the 10b5-1 columns: it mentions Rule 10b5-1 (status,
+    adoption date; `adoption` needs a mention too). Price ranges are read here, per row (_price_ranges)."""
+    return bool(text) and tenb51(text) is not None
+
+
+def _amounts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(value or NaN, not plain): derive.amount once per distinct text; not plain = out of range, or text given that
+    is not a number (the derivation flags both)."""
+    uniq = pd.unique(s.to_numpy(dtype=object))
+    got = {}
+    for u in uniq:
+        x, bad = derive.amount(u)
+        got[u] = (np.nan if x is None else x, bad or (u is not None and x is None))
+    pairs = [got[v] for v in s.to_numpy(dtype=object)]
+    return np.array([p[0] for p in pairs], dtype=float), np.array([p[1] for p in pairs], dtype=bool)
+
+
+def _numbers(s: pd.Series) -> np.ndarray:
+    """derive._as_number of text (None -> NaN)."""
+    return _mapped(
+        s, lambda v: np.nan if (x := derive.to_number(v) if v is not None else None) is None else x
+    ).to_numpy(dtype=float)
+
+
+def _days(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(datetime64[D] or NaT, far) from text: derive.to_date once per distinct text; far = a real date outside the
+    storable years (the derivation flags it)."""
+    uniq = pd.unique(s.to_numpy(dtype=object))
+    got = {u: (derive.to_date(u) if u is not None else None) for u in uniq}
+    far = {u: bool(u) and derive.date_out_of_range(u) for u in uniq}
+    vals = s.map(got)
+    return (
+        np.array(
+            [np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in vals],
+            dtype="datetime64[D]",
+        ),
+        s.map(far).to_numpy(dtype=bool),
+    )
+
+
+def _letters(s: pd.Series) -> np.ndarray:
+    return _mapped(s, lambda v: str(v or "").upper()[:1] or None).to_numpy(dtype=object)
+
+
+def _derive(
+    filings: pd.DataFrame,
+    owners: pd.DataFrame,
+    tx: pd.DataFrame,
+    hold: pd.DataFrame,
+    notes: pd.DataFrame,
+    has_checkbox: bool,
+) -> dict[str, pd.DataFrame]:
+    n = len(filings)
+    # -- which filings need the per-filing derivation
+    complex_f = np.zeros(n, dtype=bool)
+    # filings whose footnotes or remarks speak of a 10b5-1 plan: their plan columns come from derive's own rules,
+    # row by row (_text_plans); everything else about them is derived column by column
+    hits = _mapped(notes["text"], _text_matters) if len(notes) else pd.Series([], dtype=bool)
+    text_f = np.zeros(n, dtype=bool)
+    text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
+    text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
+    fdate_obj = filings["filing_date"].to_numpy(dtype=object)
+    period_obj = filings["period_of_report"].to_numpy(dtype=object)
+    for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission"):
+        vals = filings[col].to_numpy(dtype=object)
+        ok = np.array([v is None or _in_range(v) for v in vals], dtype=bool)
+        complex_f |= ~ok
+    complex_f |= np.array([v is None for v in fdate_obj], dtype=bool)  # filing date falls back
+    fdate = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in fdate_obj])
+    period = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in period_obj])
+    fdate, period = fdate.astype("datetime64[D]"), period.astype("datetime64[D]")
+    form = filings["form"].to_numpy(dtype=object)
+    box = filings["aff10b5one"].to_numpy(dtype=object)
+    note_text = {
+        (int(a), i): t for a, i, t in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True)
+    }
+
+    def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
+        f = rows["_f"].to_numpy()
+        deriv = rows["table"].to_numpy(dtype=object) == "derivative"
+        out: dict[str, Any] = {
+            "form": form[f],
+            "filing_date": fdate[f].astype("datetime64[ns]"),
+            "period_of_report": period[f].astype("datetime64[ns]"),
+            "direct_indirect": _letters(rows["direct_indirect"]),
+        }
+        conv = (
+            _numbers(rows["conversion_price"]) if "conversion_price" in rows else np.full(len(rows), np.nan)
+        )
+        under = (
+            _numbers(rows["underlying_shares"]) if "underlying_shares" in rows else np.full(len(rows), np.nan)
+        )
+        ex, ex_far = _days(_col_obj(rows, "exercise_date"))
+        exp, exp_far = _days(_col_obj(rows, "expiration_date"))
+        out["conversion_price"] = np.where(deriv, conv, np.nan)
+        out["underlying_shares"] = np.where(deriv, under, np.nan)
+        nat = np.datetime64("NaT")
+        out["exercise_date"] = np.where(deriv, ex, nat).astype("datetime64[ns]")
+        out["expiration_date"] = np.where(deriv, exp, nat).astype("datetime64[ns]")
+        out["underlying_title"] = np.where(
+            deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
+        )
+        texts = np.full(len(rows), None, dtype=object)
+        for i, (fi, ids) in enumerate(zip(f, rows["footnote_ids"].to_numpy(dtype=object), strict=True)):
+            if ids:
+                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((int(fi), k)))]
+                texts[i] = "\n".join(got) or None
+        out["footnotes"] = texts
+        out["_far"] = deriv & (ex_far | exp_far)
+        return out
+
+    # -- transactions
+    t = tx
+    tf = t["_f"].to_numpy() if len(t) else np.zeros(0, dtype=np.int64)
+    tcols = common(t) if len(t) else {}
+    if len(t):
+        tdate, _ = _days(t["transaction_date_raw"])
+        deemed, _ = _days(t["deemed_execution_date"])
+        shares, bad_s = _amounts(t["shares_raw"])
+        price, bad_p = _amounts(t["price_raw"])
+        owned, bad_o = _amounts(t["owned_after_raw"])
+        horizon = np.where(np.isnat(fdate[tf]), period[tf], fdate[tf])
+        odd = (
+            np.isnat(tdate)
+            | (tdate < np.datetime64("1990-01-01"))
+            | (~np.isnat(horizon) & (tdate > horizon + 366 * _DAY))
+        )
+        odd |= bad_s | bad_p | bad_o | tcols["_far"]
+        complex_f[tf[odd]] = True
+        code = t["code"].to_numpy(dtype=object)
+        ad = _letters(t["acquired_disposed"])
+        timeliness = _letters(t["timeliness"])
+        value = shares * price
+        sign = np.where(ad == "D", -1.0, 1.0)
+        with np.errstate(invalid="ignore"):
+            implausible = (value > derive.IMPLAUSIBLE_VALUE) | (price > derive.IMPLAUSIBLE_PRICE)
+        start = np.where(np.isnat(deemed), tdate, deemed)
+        can = ~np.isnat(start) & ~np.isnat(fdate[tf]) & (form[tf] == "4")
+        late = np.full(len(t), -1, dtype=np.int64)
+        if can.any():
+            late[can] = np.busday_count(start[can], fdate[tf][can], busdaycal=derive._BUSDAYS)
+        late_days = pd.array(np.where(can, late, 0), dtype="Int64")
+        late_days[~can] = pd.NA
+        is_late = pd.array(np.where(can, late > derive.LATE_AFTER_BUSINESS_DAYS, False), dtype="boolean")
+        is_late[~can] = pd.NA
+        is_late[timeliness == "L"] = True
+        after = ~np.isnat(fdate[tf]) & (tdate > fdate[tf])
+        low, high, outside = _price_ranges(t, notes, price)
+        # 10b5-1 from the checkbox alone where no text of the filing says anything about a plan
+        plans = {}
+        for key in set(zip(code, box[tf], strict=True)):
+            plans[key] = _checkbox_plan(*key)
+        plan = [plans[k] for k in zip(code, box[tf], strict=True)]
+        if text_f.any():
+            _text_plans(plan, t, hold, notes, filings, text_f, code, tdate)
+        flags = [
+            ",".join(
+                x
+                for x, on in (
+                    ("date_after_filing", a),
+                    ("implausible_value", b),
+                    ("tenb51_conflict", p[3]),
+                    ("price_outside_range", c),
+                )
+                if on
+            )
+            or None
+            for a, b, p, c in zip(after, implausible, plan, outside, strict=True)
+        ]
+        chain = _chain_breaks(
+            tf,
+            t["table"].to_numpy(dtype=object),
+            tcols,
+            t["security_title"].to_numpy(dtype=object),
+            owned,
+            np.where(np.isnan(shares), np.nan, sign * shares),
+        )
+        complex_f[tf[chain]] = True
+        simple_tx = pd.DataFrame(
+            {
+                **{c: t[c] for c in t.columns},
+                **{k: v for k, v in tcols.items() if k != "_far"},
+                "transaction_date": tdate.astype("datetime64[ns]"),
+                "deemed_execution_date": deemed.astype("datetime64[ns]"),
+                "code_name": _mapped(t["code"], code_name),
+                "equity_swap": _mapped(
+                    t["equity_swap"], lambda v: derive.to_bool(v) if v is not None else None
+                ),
+                "timeliness": timeliness,
+                "acquired_disposed": ad,
+                "shares": shares,
+                "price": price,
+                "value": value,
+                "signed_shares": sign * shares,
+                "signed_value": sign * value,
+                "owned_after": owned,
+                "value_owned_after": _numbers(t["value_owned_after"]),
+                "is_10b5_1": pd.array([p[0] for p in plan], dtype="boolean"),
+                "price_low": low,
+                "price_high": high,
+                "tenb51_source": [p[1] for p in plan],
+                "late_business_days": late_days,
+                "is_late": is_late,
+                "flags": flags,
+                "tenb51_note": [p[2] for p in plan],
+                "plan_adoption_date": _as_datetime(p[4] for p in plan),
+                "plan_adopted_before": _as_datetime(p[5] for p in plan),
+            }
+        )
+    else:
+        simple_tx = t
+    # -- holdings
+    h = hold
+    if len(h):
+        hf = h["_f"].to_numpy()
+        hcols = common(h)
+        owned_h, bad_h = _amounts(h["shares_owned_raw"])
+        complex_f[hf[bad_h | hcols["_far"]]] = True
+        simple_hold = pd.DataFrame(
+            {
+                **{c: h[c] for c in h.columns},
+                **{k: v for k, v in hcols.items() if k != "_far"},
+                "shares_owned": owned_h,
+                "value_owned": _numbers(h["value_owned"]),
+                "flags": None,
+            }
+        )
+    else:
+        simple_hold = h
+    # -- filings
+    n_tx = np.bincount(tf, minlength=n) if len(t) else np.zeros(n, dtype=np.int64)
+    n_h = np.bincount(h["_f"].to_numpy(), minlength=n) if len(h) else np.zeros(n, dtype=np.int64)
+    fil = filings.copy()
+    fil["n_owners"] = np.bincount(owners["_f"].to_numpy(), minlength=n) if len(owners) else 0
+    fil["schema_version"] = None
+    fil["filing_date_source"] = "edgar"
+    fil["amends_accession"] = None
+    fil["xml_url"] = None
+    fil["is_amendment"] = [str(x).endswith("/A") for x in form]
+    fil["flags"] = None
+    fil["n_transactions"] = n_tx
+    fil["n_holdings"] = n_h
+    fil["filing_url"] = [
+        derive.filing_url(c, a) for c, a in zip(fil["issuer_cik"], fil["accession"], strict=True)
+    ]
+    # -- the per-filing derivation for the rest, then both parts in the reader's order
+    ref = _reference(fil, t, h, notes, complex_f)
+    keep_f = ~complex_f
+    frames = {
+        "filings": _merge(fil, keep_f, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
+        "owners": conform(owners, "owners") if len(owners) else empty("owners"),
+        "transactions": _merge(simple_tx, keep_f[tf], ref["transactions"], "transactions"),
+        "holdings": _merge(
+            simple_hold,
+            keep_f[h["_f"].to_numpy()] if len(h) else np.zeros(0, bool),
+            ref["holdings"],
+            "holdings",
+        ),  # fmt: skip
+        "footnotes": (
+            conform(
+                pd.DataFrame(
+                    {
+                        "accession": filings["accession"].to_numpy(dtype=object)[notes["_f"].to_numpy()],
+                        "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
+                        "text": notes["text"].to_numpy(dtype=object),
+                    }
+                ),
+                "footnotes",
+            )
+            if len(notes)
+            else empty("footnotes")
+        ),
+    }
+    return frames
+
+
+def _merge(simple: pd.DataFrame, keep: np.ndarray, derived: tuple, name: str) -> pd.DataFrame:
+    """The simple rows (keep) and the per-filing derivation's rows (derived = (frame, positions)), in order."""
+    done, where = derived
+    if not len(simple) and not len(where):
+        return empty(name)
+    kept = conform(simple[keep], name) if keep.any() else empty(name)
+    if not len(where):
+        return kept
+    order = np.concatenate([np.flatnonzero(keep), where])
+    both = pd.concat([kept, done], ignore_index=True)
+    return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+
+
+# every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no
+# range, and most footnotes ("Held by the 2010 Trust.") are skipped without running the range patterns
+_DECIMAL = re.compile(r"\d[\d,]*\.\d")
+
+
+def _ranges(text: str | None) -> tuple:
+    """notes.price_ranges, without its regular expressions for texts that cannot hold a price."""
+    if not text or ("$" not in text and not _DECIMAL.search(text)):
+        return ()
+    return price_ranges(text)
+
+
+def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
+    """derive._Filing._range per transaction row: (price_low, price_high, price_outside_range)."""
+    n = len(t)
+    low, high, outside = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if not len(notes):
+        return low, high, outside
+    ranges = _mapped(notes["text"], _ranges)
+    has = ranges.map(bool).to_numpy(dtype=bool)
+    if not has.any():
+        return low, high, outside
+    by_note = {
+        (int(f), i): (r, txt)
+        for f, i, r, txt in zip(
+            notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True
+        )
+    }
+    with_notes = {f for f, _ in by_note}
+    tf = t["_f"].to_numpy()
+    ids_all = t["footnote_ids"].to_numpy(dtype=object)
+    row_ids = t["row_id"].to_numpy(dtype=object)
+    pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
+    for fi, ids, rid in zip(tf, ids_all, row_ids, strict=True):
+        if ids and fi in with_notes:
+            for k in ids.split(","):
+                if k:
+                    pointing.setdefault((int(fi), k), []).append(rid)
+    tol = derive.RANGE_TOLERANCE
+    for j in np.flatnonzero([bool(ids) and fi in with_notes for fi, ids in zip(tf, ids_all, strict=True)]):
+        fi, p = int(tf[j]), price[j]
+        known = p == p  # not NaN
+        found, fallback = None, None
+        for k in ids_all[j].split(","):
+            got = by_note.get((fi, k))
+            if not got:
+                continue
+            rs, text = got
+            if len(rs) == 1:
+                rng = rs[0]
+            elif derive.respectively(text) and len(rs) == len(rows := pointing.get((fi, k), [])):
+                rng = rs[rows.index(row_ids[j])]
+            else:
+                rng = next((r for r in rs if known and r[0] - tol <= p <= r[1] + tol), rs[0])
+            if not known or rng[0] - tol <= p <= rng[1] + tol:
+                found = rng
+                break
+            fallback = fallback or rng
+        found = found or fallback
+        if found is not None:
+            low[j], high[j] = found
+            outside[j] = known and not (found[0] - tol <= p <= found[1] + tol)
+    return low, high, outside
+
+
+def _col_obj(rows: pd.DataFrame, name: str) -> pd.Series:
+    if name in rows.columns:
+        return rows[name]
+    return pd.Series([None] * len(rows), index=rows.index, dtype=object)
+
+
+def _checkbox_plan(code, box) -> tuple:
+    """derive._Filing._plan for a row of a filing whose footnotes and remarks say nothing about a plan:
+    (is_10b5_1, source, note, conflict, adoption date, adopted before)."""
+    if code not in derive.PLAN_CODES:
+        if box is True:
+            name = code_name(code) or "no code"
+            note = (
+                f"checkbox checked, but code {code or '?'} ({name}) is not a trade a plan covers: not applied"
+            )
+            return None, None, note, False, None, None
+        return (
+            (False, "checkbox", None, False, None, None)
+            if box is False
+            else (None,) * 3 + (False, None, None)
+        )
+    if box is True:
+        return True, "checkbox", None, False, None, None
+    if box is False:
+        return False, "checkbox", None, False, None, None
+    return None, None, None, False, None, None
+
+
+def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
+    """The plan columns of the rows of filings whose texts speak of a plan, by derive's own rules (its _Filing
+    plan context, _plan and _adoption), in place in `plan`."""
+    tf = t["_f"].to_numpy()
+    by_f: dict[int, dict[str, str]] = {}
+    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
+        if text_f[fi]:
+            by_f.setdefault(int(fi), {})[k] = v
+    refs: dict[int, set[str]] = {}
+    for frame in (t, hold):
+        if len(frame):
+            for fi, ids in zip(
+                frame["_f"].to_numpy(), frame["footnote_ids"].to_numpy(dtype=object), strict=True
+            ):
+                if ids and text_f[fi]:
+                    refs.setdefault(int(fi), set()).update(k for k in ids.split(",") if k)
+    ctxs: dict[int, derive._Filing] = {}
+    ids_all = t["footnote_ids"].to_numpy(dtype=object)
+    days = tdate.astype(object)
+    remarks = filings["remarks"].to_numpy(dtype=object)
+    box = filings["aff10b5one"].to_numpy(dtype=object)
+    fdate = filings["filing_date"].to_numpy(dtype=object)
+    for j in np.flatnonzero(text_f[tf]):
+        fi = int(tf[j])
+        ctx = ctxs.get(fi)
+        if ctx is None:
+            ctx = ctxs[fi] = object.__new__(derive._Filing)
+            ctx.footnotes, ctx.checkbox, ctx.remarks, ctx.fdate = (
+                by_f.get(fi, {}),
+                box[fi],
+                remarks[fi],
+                fdate[fi],
+            )
+            ctx._plan_context(refs.get(fi, set()))
+        ids = ids_all[j]
+        row_notes = [(k, x) for k in (ids.split(",") if ids else []) if k and (x := ctx.footnotes.get(k))]
+        said, source, conflict, note = ctx._plan(code[j], row_notes)
+        adopted, adoption_note = ctx._adoption(row_notes, days[j]) if said else (None, "")
+        plan[j] = (
+            said,
+            source,
+            derive._join([note, adoption_note]) or None,
+            conflict,
+            adopted.date if adopted else None,
+            adopted.before if adopted else None,
+        )
+
+
+def _chain_breaks(f, table, cols, title, owned, signed) -> np.ndarray:
+    """Rows where derive._chain_breaks (listed order) finds a break; such filings go to the per-filing derivation,
+    which also tries the transaction-date order."""
+    direct = cols["direct_indirect"] == "D"
+    deriv = table == "derivative"
+    conv, exp = cols["conversion_price"], cols["expiration_date"]
+    direct &= ~deriv | (~np.isnan(conv) & ~np.isnat(exp))
+    out = np.zeros(len(f), dtype=bool)
+    if not direct.any():
+        return out
+    idx = np.flatnonzero(direct)
+    frame = pd.DataFrame(
+        {
+            "f": f[idx],
+            "t": deriv[idx],
+            "title": [(x or "").lower() for x in title[idx]],
+            "conv": np.nan_to_num(conv[idx], nan=-1.0),
+            "exp": exp[idx].astype("int64"),
+            "owned": owned[idx],
+        }
+    )
+    keys = ["f", "t", "title", "conv", "exp"]
+    last = frame.groupby(keys, sort=False)["owned"].ffill()
+    prev = last.groupby([frame[k] for k in keys], sort=False).shift(1).to_numpy(dtype=float)
+    own, sig = owned[idx], signed[idx]
+    known = ~np.isnan(prev) & ~np.isnan(own) & ~np.isnan(sig)
+    whole = deriv[idx] & ~np.isnan(own) & ~np.isnan(sig) & ((own == sig) | ((sig < 0) & (own == 0)))
+    with np.errstate(invalid="ignore"):
+        brk = known & ~whole & (np.abs(prev + sig - own) > np.maximum(1.0, 0.001 * np.abs(own)))
+    out[idx[brk]] = True
+    return out
+
+
+_FILING_KEYS = (
+    "accession", "form", "schema_version", "period_of_report", "filing_date", "filing_date_source",
+    "date_of_original_submission", "amends_accession", "issuer_cik", "issuer_name", "ticker",
+    "not_subject_to_section16", "aff10b5one", "remarks", "signature_name", "signature_date", "xml_url", "n_owners",
+)  # fmt: skip
+
+
+def _reference(fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: pd.DataFrame, complex_f):
+    """derive_filing on the raw facts of the complex filings: {"filings": frame, "transactions": (frame, positions),
+    "holdings": (frame, positions)}, each conformed."""
+    tsel = np.flatnonzero(complex_f[tx["_f"].to_numpy()]) if len(tx) else np.zeros(0, dtype=np.int64)
+    hsel = np.flatnonzero(complex_f[hold["_f"].to_numpy()]) if len(hold) else np.zeros(0, dtype=np.int64)
+    t_by = _records(tx, tsel, _RAW_TX)
+    h_by = _records(hold, hsel, _RAW_HOLD)
+    n_by: dict[int, dict[str, str]] = {}
+    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
+        if complex_f[fi]:
+            n_by.setdefault(int(fi), {})[k] = v
+    fsel = np.flatnonzero(complex_f)
+    base = _plain(fil.iloc[fsel][list(_FILING_KEYS)].to_dict("records"))
+    t_out: list[dict] = []
+    h_out: list[dict] = []
+    for fi, filing in zip(fsel, base, strict=True):
+        filing["n_owners"] = int(filing["n_owners"])
+        rows_t, rows_h = t_by.get(int(fi), []), h_by.get(int(fi), [])
+        derive.derive_filing(filing, rows_t, rows_h, n_by.get(int(fi), {}))
+        t_out += rows_t
+        h_out += rows_h
+    return {
+        "filings": conform(base, "filings") if base else empty("filings"),
+        "transactions": (conform(t_out, "transactions") if t_out else empty("transactions"), tsel),
+        "holdings": (conform(h_out, "holdings") if h_out else empty("holdings"), hsel),
+    }
+
+
+def _plain(recs: list[dict]) -> list[dict]:
+    for r in recs:
+        for k, v in r.items():
+            if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                r[k] = None
+            elif isinstance(v, np.integer):
+                r[k] = int(v)
+            elif isinstance(v, np.bool_):
+                r[k] = bool(v)
+    return recs
+
+
+def _records(frame: pd.DataFrame, sel: np.ndarray, keys: set[str]) -> dict[int, list[dict]]:
+    """The raw-fact dicts of the selected rows, grouped by filing position (row order kept)."""
+    out: dict[int, list[dict]] = {}
+    if not len(sel):
+        return out
+    cols = [c for c in frame.columns if c in keys]
+    arrays = [frame[c].to_numpy()[sel].tolist() for c in cols]  # Python scalars; None already
+    for i, fi in enumerate(frame["_f"].to_numpy()[sel]):
+        out.setdefault(int(fi), []).append({c: a[i] for c, a in zip(cols, arrays, strict=True)})
+    return out
+
+
+_RAW_TX = {
+    "row_id", "accession", "table", "seq", "issuer_cik", "issuer_name", "ticker", "owner_cik", "owner_name",
+    "owner_ciks", "owner_names", "n_owners", "is_director", "is_officer", "is_ten_percent_owner", "is_other",
+    "officer_title", "role", "footnote_ids", "superseded_by", "unverified", "security_title",
+    "transaction_date_raw", "deemed_execution_date", "transaction_form_type", "code", "equity_swap", "timeliness",
+    "shares_raw", "price_raw", "acquired_disposed", "owned_after_raw", "value_owned_after", "direct_indirect",
+    "nature", "conversion_price", "expiration_date", "underlying_title", "underlying_shares", "exercise_date",
+}  # fmt: skip
+_RAW_HOLD = {
+    "row_id", "accession", "table", "seq", "issuer_cik", "issuer_name", "ticker", "owner_cik", "owner_name",
+    "owner_ciks", "owner_names", "n_owners", "is_director", "is_officer", "is_ten_percent_owner", "is_other",
+    "officer_title", "role", "footnote_ids", "superseded_by", "unverified", "security_title", "shares_owned_raw",
+    "value_owned", "direct_indirect", "nature", "conversion_price", "expiration_date", "underlying_title",
+    "underlying_shares", "exercise_date",
+}  # fmt: skip

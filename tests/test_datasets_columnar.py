@@ -1,0 +1,161 @@
+"""The columnar data-set reader (loaders/datasets_columnar.py) gives exactly the frames of the per-filing reader
+(datasets.read_quarter_rows: a dict per row and loaders.derive.derive_filing per filing), row for row and column for
+column, on every quarter fake EDGAR serves and on a hand-made quarter of odd values. A change to either path (or to
+derive) that the other does not share breaks these tests."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+
+from loaders import datasets, derive
+from loaders.datasets_columnar import read_quarter
+from tests.test_datasets import _quarters, _tiny_zip, _zip
+
+
+def _assert_same(data: bytes, name: str) -> datasets.Quarter:
+    ref = datasets.read_quarter_rows(data, name)
+    got = read_quarter(data, name)
+    for table, frame in ref.frames.items():
+        pd.testing.assert_frame_equal(got.frames[table], frame, obj=f"{name} {table}")
+    assert (got.filings, got.rows, got.problems, got.missing_tables) == (
+        ref.filings,
+        ref.rows,
+        ref.problems,
+        ref.missing_tables,
+    )
+    return got
+
+
+@pytest.mark.fake_edgar
+def test_columnar_reader_equals_the_per_filing_derivation_on_every_served_quarter(fake_edgar, monkeypatch):
+    """Guards against the fast reader drifting from the one derivation (a date, value, flag, 10b5-1 status, price
+    range or unverified mark that differs from derive_filing's) on real corpus quarters, with and without the
+    checkbox column; and against it sending every filing through derive_filing (no speed-up) or none."""
+    calls = []
+    real = derive.derive_filing
+    monkeypatch.setattr(derive, "derive_filing", lambda *a: calls.append(1) or real(*a))
+    checked = 0
+    for quarter in _quarters(fake_edgar):
+        data = _zip(fake_edgar, quarter)
+        try:
+            datasets.check_zip(data, quarter)
+        except datasets.IncompleteDataSet:
+            with pytest.raises(datasets.IncompleteDataSet):
+                read_quarter(data, quarter)
+            continue
+        calls.clear()
+        got = _assert_same(data, quarter)
+        if got.filings > 1000:
+            assert 0 < len(calls) < got.filings / 3, (quarter, len(calls), got.filings)
+        checked += got.filings
+    assert checked > 15000
+
+
+_SUB = (
+    "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDATE_OF_ORIG_SUB\tNO_SECURITIES_OWNED\tNOT_SUBJECT_SEC16\t"
+    "FORM3_HOLDINGS_REPORTED\tFORM4_TRANS_REPORTED\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL\t"
+    "REMARKS\tAFF10B5ONE"
+)
+
+
+def _odd_quarter() -> bytes:
+    """Three filings with the values that send a filing down each branch: the first is derived column by column
+    (checkbox on a grant, ranges "respectively", a price outside its range, late, implausible, after the filing),
+    the other two by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
+    holdings chain that breaks)."""
+    sub = [
+        _SUB,
+        "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t\t\t0\t\t\t4\t0000000042\tWiley\twly\t\t1",
+        "0000000001-23-000002\t\t03-MAY-2023\t\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\tSold under a 10b5-1 plan\t",
+        "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4\t0000000042\tWiley\tWLY\t\ttrue",
+    ]
+    z = zipfile.ZipFile(io.BytesIO(_tiny_zip(sub)))
+    members = {n: z.read(n).decode() for n in z.namelist()}
+    head, *rows = members["NONDERIV_TRANS.tsv"].splitlines()
+    cols = head.split("\t")
+    base = rows[0].split("\t")
+
+    def row(acc: str, sk: int, **values: str) -> str:
+        r = list(base)
+        r[0], r[1] = acc, str(sk)
+        for k, v in values.items():
+            r[cols.index(k)] = v
+        return "\t".join(r)
+
+    a, b, c = (f"0000000001-23-00000{i}" for i in (1, 2, 3))
+    lines = [
+        head,
+        row(
+            a, 1, TRANS_CODE="A", TRANS_PRICEPERSHARE="0", TRANS_PRICEPERSHARE_FN="F1"
+        ),  # checkbox, not a plan code
+        row(
+            a,
+            2,
+            TRANS_SHARES="100",
+            SHRS_OWND_FOLWNG_TRANS="900",
+            TRANS_PRICEPERSHARE="20.50",
+            TRANS_PRICEPERSHARE_FN="F2",
+        ),
+        row(
+            a,
+            3,
+            TRANS_SHARES="100",
+            SHRS_OWND_FOLWNG_TRANS="800",
+            TRANS_PRICEPERSHARE="25.00",
+            TRANS_PRICEPERSHARE_FN="F2",
+            TRANS_TIMELINESS="L",
+        ),  # outside its range, late
+        row(
+            a,
+            4,
+            TRANS_CODE="P",
+            TRANS_PRICEPERSHARE="2000000",
+            TRANS_DATE="07-MAY-2023",
+            DIRECT_INDIRECT_OWNERSHIP="I",
+            TRANS_ACQUIRED_DISP_CD="A",
+        ),  # implausible, after the filing
+        row(b, 4, TRANS_DATE="31-FEB-2023", TRANS_SHARES="1,000 F3"),
+        row(b, 5, TRANS_SHARES="-5", TRANS_PRICEPERSHARE="9e99", DEEMED_EXECUTION_DATE="04-MAY-2023"),
+        row(c, 6, TRANS_SHARES="100", SHRS_OWND_FOLWNG_TRANS="900"),
+        row(c, 7, TRANS_SHARES="100", SHRS_OWND_FOLWNG_TRANS="700"),  # the holdings chain breaks
+        row(c, 8, TRANS_CODE="G", NATURE_OF_OWNERSHIP="By Trust", DIRECT_INDIRECT_OWNERSHIP="I"),
+    ]
+    members["NONDERIV_TRANS.tsv"] = "\n".join(lines) + "\n"
+    members["FOOTNOTES.tsv"] = (
+        "ACCESSION_NUMBER\tFOOTNOTE_ID\tFOOTNOTE_TXT\n"
+        f"{a}\tF1\tGrant of restricted stock.\n"
+        f"{a}\tF2\tWeighted average; prices ranged from $20.00 to $21.00 and $24.00 to $24.50, respectively.\n"
+        f"{a}\tF1\tGrant of restricted stock units.\n"
+        f"{b}\tF3\tPlan  adopted   on March 1, 2023.\n"
+        f"{c}\tF9\tNot attached to any row.\n"
+    )
+    members["REPORTINGOWNER.tsv"] += f"{a}\t0000000008\tRoe Richard\tTenPercentOwner\t\tgroup\n"
+    members["OWNER_SIGNATURE.tsv"] = (
+        "ACCESSION_NUMBER\tOWNERSIGNATURENAME\tOWNERSIGNATUREDATE\n"
+        f"{b}\t/s/ Jane Doe\t04-MAY-2023\n{c}\t/s/ Jane Doe\t06-MAY-2023\n"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for name, text in members.items():
+            out.writestr(name, text)
+    return buf.getvalue()
+
+
+def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
+    """Guards against the fast reader mishandling what the corpus rarely has: a checkbox on a grant, a footnote
+    listing ranges "respectively" (one price outside its range), a holdings chain that breaks, a late mark, a
+    missing filing date (falls back to the signature), an impossible date, a number with a footnote mark, negative
+    and absurd values, an implausible price, a date after the filing, a repeated footnote id, two owners, an
+    original-submission date in year 9999, remarks naming a plan."""
+    got = _assert_same(_odd_quarter(), "odd")
+    tx = got.frames["transactions"]
+    assert len(tx) == 9 and got.frames["owners"]["accession"].tolist().count("0000000001-23-000001") == 2
+    assert tx["flags"].notna().sum() >= 5 and tx["price_low"].notna().sum() == 2
+    first = tx[tx["accession"] == "0000000001-23-000001"]
+    assert first["flags"].tolist()[2:] == ["price_outside_range", "date_after_filing,implausible_value"]
+    assert first["price_low"].tolist()[1:3] == [20.0, 24.0] and first["is_late"].tolist()[2]
+    assert "not a trade a plan covers" in first["tenb51_note"].iloc[0]
