@@ -86,7 +86,7 @@ def holdings_series(tx: pd.DataFrame, holdings: pd.DataFrame, derivative: bool =
             "is_10b5_1": pd.Series(pd.NA, index=h.index, dtype="boolean"),
             "footnotes": h["footnotes"].fillna("").str.slice(0, 300),
             "accession": h["accession"],
-            "_order": 1e6,
+            "_order": float("inf"),  # after every trade of the same filing
         }
     )
     frames = [f for f in (trades, anchors) if not f.empty]
@@ -109,7 +109,7 @@ def latest_holdings(series: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["series", "owner_cik", "owner_name", "ticker", "ownership", "date", "shares_owned"]
         )
-    last = series.groupby("series", as_index=False).tail(1)
+    last = series.groupby("series").tail(1)
     return last[
         ["series", "owner_cik", "owner_name", "ticker", "ownership", "date", "shares_owned"]
     ].reset_index(drop=True)

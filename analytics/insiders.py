@@ -110,9 +110,8 @@ def late_rows(tx: pd.DataFrame) -> pd.Series:
     """Rows reported late: is_late, except gifts (code G) made before 27 February 2023, which could then be
     reported on Form 5 (a Form 4 filed for them weeks later was early, not late)."""
     late = tx["is_late"].fillna(False).astype(bool)
-    old_gift = (tx["code"] == "G").fillna(False) & (tx["transaction_date"] < GIFTS_ON_FORM_4_FROM).fillna(
-        False
-    )
+    # a date comparison is never <NA> (NaT compares False); a missing code is <NA>, and such a row is no gift
+    old_gift = (tx["code"] == "G").fillna(False) & (tx["transaction_date"] < GIFTS_ON_FORM_4_FROM)
     return late & ~old_gift
 
 
@@ -161,7 +160,7 @@ def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
     if tx.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
     rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
-    urls = [filing_url(cik, acc) for cik, acc in zip(tx["issuer_cik"], tx["accession"], strict=True)]
+    urls = list(map(filing_url, tx["issuer_cik"], tx["accession"]))
     checked = with_quality(tx)
     frame = tx.assign(
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),

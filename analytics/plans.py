@@ -50,15 +50,14 @@ def plan_activity(tx: pd.DataFrame, freq: str = "M") -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "period": period_start(sales["transaction_date"], freq),
-            "plan_value": sales["value"].where(on_plan, 0.0).fillna(0.0),
-            "plan_shares": sales["shares"].where(on_plan, 0.0).fillna(0.0),
-            "other_value": sales["value"].where(~on_plan, 0.0).fillna(0.0),
-            "other_shares": sales["shares"].where(~on_plan, 0.0).fillna(0.0),
+            "plan_value": sales["value"].where(on_plan, 0.0),
+            "plan_shares": sales["shares"].where(on_plan, 0.0),
+            "other_value": sales["value"].where(~on_plan, 0.0),
+            "other_shares": sales["shares"].where(~on_plan, 0.0),
         }
     )
-    out = frame.groupby("period", as_index=False).sum()
-    total = out["plan_value"] + out["other_value"]
-    out["plan_share"] = (out["plan_value"] / total).where(total > 0)
+    out = frame.groupby("period", as_index=False).sum()  # the sum skips a missing value or share count
+    out["plan_share"] = out["plan_value"] / (out["plan_value"] + out["other_value"])  # 0 / 0: NaN, no sales $
     return out[cols]
 
 
@@ -136,25 +135,35 @@ def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.
         return pd.DataFrame(columns=cols)
     sales = rows[rows["code"] == "S"]
     keys = ["owner_cik", "ticker", "plan_adoption_date"]
-    base = rows.groupby(keys, as_index=False, dropna=False).agg(
-        owner_name=("owner_name", "last"),
-        role=("role", "last"),
-        issuer_cik=("issuer_cik", "last"),
-        officer=("is_officer", lambda s: bool(s.fillna(False).any())),
-        director=("is_director", lambda s: bool(s.fillna(False).any())),
+    base = (
+        rows.groupby(keys, dropna=False)
+        .agg(
+            owner_name=("owner_name", "last"),
+            role=("role", "last"),
+            issuer_cik=("issuer_cik", "last"),
+            officer=("is_officer", lambda s: bool(s.fillna(False).any())),
+            director=("is_director", lambda s: bool(s.fillna(False).any())),
+        )
+        .reset_index()
     )
-    firsts = sales.groupby(keys, as_index=False, dropna=False).agg(
-        first_plan_sale=("transaction_date", "min"),
-        plan_sales=("row_id", "count"),
-        plan_sale_value=("value", "sum"),
+    firsts = (
+        sales.groupby(keys, dropna=False)
+        .agg(
+            first_plan_sale=("transaction_date", "min"),
+            plan_sales=("row_id", "count"),
+            plan_sale_value=("value", "sum"),
+        )
+        .reset_index()
     )
     out = base.merge(firsts, on=keys, how="left").rename(columns={"plan_adoption_date": "adoption_date"})
     out["days_to_first_sale"] = (out["first_plan_sale"] - out["adoption_date"]).dt.days.astype("Int64")
-    by_issuer = {} if reports is None else {int(k): g for k, g in reports.groupby("issuer_cik")}
+    by_issuer: dict[int | None, pd.DataFrame] = (
+        {} if reports is None else {int(k): g for k, g in reports.groupby("issuer_cik")}
+    )
     ends, rules = [], []
     for _, r in out.iterrows():
-        issuer = -1 if pd.isna(r["issuer_cik"]) else int(r["issuer_cik"])
-        known = None if reports is None else by_issuer.get(issuer, reports.iloc[0:0])
+        issuer = None if pd.isna(r["issuer_cik"]) else int(r["issuer_cik"])
+        known = None if reports is None else by_issuer.get(issuer, reports.head(0))  # none of this issuer's
         end, rule = cooling_off_end(r["adoption_date"].date(), _person(r), known)
         ends.append(pd.Timestamp(end))
         rules.append(rule)
@@ -167,7 +176,7 @@ def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.
     out["too_soon"] = out["too_soon"].astype("boolean")
     out["plan_sales"] = out["plan_sales"].fillna(0).astype(int)
     out["plan_sale_value"] = out["plan_sale_value"].fillna(0.0)
-    return out.sort_values(["adoption_date", "owner_name"]).reset_index(drop=True)[cols]
+    return out.sort_values(["adoption_date", "owner_name"])[cols].reset_index(drop=True)
 
 
 def checkbox_disagreements(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFrame:
@@ -181,7 +190,7 @@ def checkbox_disagreements(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFr
         "accession", "filing_date", "ticker", "owner_name", "code", "shares", "checkbox", "counted_as",
         "decision", "footnotes", "filing_url",
     ]  # fmt: skip
-    rows = tx[tx["flags"].fillna("").str.contains("tenb51_conflict", regex=False)]
+    rows = tx[tx["flags"].fillna("").str.contains("tenb51_conflict")]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     by_acc = filings.drop_duplicates("accession").set_index("accession")

@@ -49,18 +49,16 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
     )
     rows = tx.loc[m, ["issuer_cik", "security_title", "transaction_date", "price"]]
     title = rows["security_title"].fillna("").str.lower().str.strip()
-    keys = [rows["issuer_cik"].fillna(-1), title]
-    lo_all = rows.groupby(keys, sort=False)["price"].transform("min")
-    hi_all = rows.groupby(keys, sort=False)["price"].transform("max")
+    keys = [rows["issuer_cik"], title]  # a row without an issuer CIK is compared with the others without one
+    lo_all = rows.groupby(keys, dropna=False)["price"].transform("min")
+    hi_all = rows.groupby(keys, dropna=False)["price"].transform("max")
     # a price 5x from the median of some neighbours is 5x from the group's extremes: only such groups are scanned
     spread = rows.loc[hi_all >= OUTLIER_FACTOR * lo_all]
     if spread.empty:
         return out
     window = np.timedelta64(OUTLIER_DAYS, "D")
-    skeys = [spread["issuer_cik"].fillna(-1), title.loc[spread.index]]
-    for _, g in spread.groupby(skeys, sort=False):
-        if len(g) <= OUTLIER_MIN_OTHERS:
-            continue
+    skeys = [spread["issuer_cik"], title.loc[spread.index]]
+    for _, g in spread.groupby(skeys, dropna=False):
         g = g.sort_values("transaction_date")
         days = g["transaction_date"].to_numpy(dtype="datetime64[D]")
         prices = g["price"].to_numpy(dtype=float)
@@ -85,8 +83,6 @@ def far_outside_range(tx: pd.DataFrame) -> pd.Series:
 
 def suspect_values(tx: pd.DataFrame) -> pd.Series:
     """True for rows whose value is too doubtful to add to totals (see the module docstring)."""
-    if tx.empty:
-        return pd.Series(False, index=tx.index)
     flags = tx["flags"].astype(object).fillna("")
     flagged = flags.str.contains("|".join(SUSPECT_FLAGS), regex=True) | far_outside_range(tx)
     return (flagged | price_outliers(tx)).astype(bool)
@@ -135,7 +131,7 @@ def quality_notes(tx: pd.DataFrame) -> pd.Series:
     out.loc[plain_source] = "10b5-1 from the " + source[plain_source].str.replace("_", " ")
     busy = tx["flags"].notna() | tx["tenb51_note"].notna()
     notes = []
-    for row in tx[busy].itertuples(index=False):
+    for row in tx[busy].itertuples():
         flags = [f for f in _text(row.flags).split(",") if f]
         parts = [REASONS.get(f, f) for f in flags if f != "tenb51_conflict"]
         if "date_fallback" in flags and _text(row.transaction_date_raw):

@@ -35,8 +35,16 @@ TARGETS: dict[str, list[str]] = {
     "analytics/flow.py": ["tests/test_joint_filings.py", "tests/test_analytics_numbers.py"],
     "analytics/plans.py": ["tests/test_cooling_off.py", "tests/test_analytics_numbers.py"],
     "analytics/quality.py": ["tests/test_quality.py", "tests/test_joint_filings.py"],
-    "analytics/holdings.py": ["tests/test_analytics_numbers.py", "tests/test_quality.py"],
-    "analytics/insiders.py": ["tests/test_analytics_numbers.py", "tests/test_joint_filings.py"],
+    "analytics/holdings.py": [
+        "tests/test_holdings.py",
+        "tests/test_analytics_numbers.py",
+        "tests/test_quality.py",
+    ],
+    "analytics/insiders.py": [
+        "tests/test_insiders.py",
+        "tests/test_analytics_numbers.py",
+        "tests/test_joint_filings.py",
+    ],
     "analytics/filters.py": ["tests/test_analytics_filters.py"],
 }
 TIMEOUT = 300

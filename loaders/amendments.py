@@ -108,7 +108,7 @@ def resolve(
     filings["amends_accession"] = filings["accession"].map(lineage).astype("string")
     for frame, kind in ((transactions, "T"), (holdings, "H")):
         rows = amap[amap["kind"] == kind]
-        key = dict(zip(zip(rows["accession"], rows["tbl"], strict=True), rows["other"], strict=True))
-        found = [key.get((a, t)) for a, t in zip(frame["accession"], frame["table"], strict=True)]
+        key = dict(rows.set_index(["accession", "tbl"])["other"].items())
+        found = [key.get(k) for k in frame[["accession", "table"]].itertuples(index=False, name=None)]
         frame["superseded_by"] = pd.Series(found, index=frame.index, dtype="string")
     return filings, transactions, holdings

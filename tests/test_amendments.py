@@ -194,3 +194,25 @@ def test_sql_rule_matches_the_reference_on_real_quarters(fake_edgar, tmp_path):
     got_h = frames.holdings.set_index("row_id")["superseded_by"].fillna("")
     want_h = holds.set_index("row_id")["superseded_by"].fillna("")
     assert (got_h.sort_index() == want_h.sort_index()).all()
+
+
+def test_resolve_in_memory_matches_the_store(tmp_path):
+    """Guards against `resolve()` (the in-memory path) skipping the supersede step when amendments are present,
+    recording the wrong lineage (amends_accession), or returning nothing for frames without any amendment (its
+    shortcut)."""
+    from loaders.amendments import resolve
+
+    frames = load(fixture_store(tmp_path), tickers=["ACME"], include_superseded=True)
+    tx = frames.transactions.assign(
+        superseded_by=pd.Series(pd.NA, index=frames.transactions.index, dtype="string")
+    )
+    h = frames.holdings.assign(superseded_by=pd.Series(pd.NA, index=frames.holdings.index, dtype="string"))
+    f2, tx2, h2 = resolve(frames.filings, frames.owners, tx, h)
+    assert tx2["superseded_by"].notna().any()  # the fixture's 4/A restate rows
+    assert list(f2["amends_accession"].fillna("")) == list(frames.filings["amends_accession"].fillna(""))
+    assert list(tx2["superseded_by"].fillna("")) == list(frames.transactions["superseded_by"].fillna(""))
+    assert list(h2["superseded_by"].fillna("")) == list(frames.holdings["superseded_by"].fillna(""))
+    originals = frames.filings[~frames.filings["is_amendment"].fillna(False).astype(bool)]
+    kept = resolve(originals, frames.owners, tx, h)
+    assert kept is not None and list(kept[0]["accession"]) == list(originals["accession"])
+    assert kept[1]["superseded_by"].isna().all() and len(kept[1]) == len(tx)

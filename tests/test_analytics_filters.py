@@ -240,3 +240,204 @@ def test_filters_are_values():
     with pytest.raises(TypeError):
         Filters(bogus=1)
     assert f.replace(codes=()).codes == () and f.codes == ("P", "S")
+
+
+# --- edges found by the mutation run (bin/mutants analytics/filters.py) ---------------------------------------------
+
+
+def test_filters_survive_pickling():
+    """Guards against Filters that cannot be pickled back (Streamlit's cache and session state pickle them): the
+    rebuilt object must equal the original."""
+    import pickle
+
+    f = Filters(tickers=("NLY", "AGNC"), start=dt.date(2024, 1, 1), min_value=5_000, roles=("officer",))
+    assert pickle.loads(pickle.dumps(f)) == f
+
+
+def test_messages_quote_at_most_24_characters_and_5_items():
+    """Guards against a pasted URL value echoed in full (or cut one character late) in a message, and a list of
+    bad tickers echoed without limit."""
+    raw = "abcdefghijklmnopqrstuvwxyz"  # 26 characters: shown as its first 24 and an ellipsis
+    _, notices = Filters.parse_query({"insider": raw})
+    assert "\u201cabcdefghijklmnopqrstuvwx\u2026\u201d" in str(notices[0])
+    _, notices = Filters.parse_query({"insider": raw[:24]})
+    assert "\u201cabcdefghijklmnopqrstuvwx\u201d" in str(notices[0])
+    _, notices = Filters.parse_query({"ticker": ",".join(f"<{c}>" for c in "ABCDEF")})
+    assert str(notices[0]).startswith("Ignored \u201c<A>\u201d, \u201c<B>\u201d, \u201c<C>\u201d, \u201c<D>\u201d, "
+                                      "\u201c<E>\u201d and 1 more: not a ticker")  # fmt: skip
+
+
+def test_small_share_counts_are_plain_numbers():
+    """Guards against share counts under 1,000 shown as nothing (None) instead of the number."""
+    assert (fmt_shares(950), fmt_shares(-12), fmt_shares(0)) == ("950", "-12", "0")
+
+
+def test_a_new_filter_needs_only_its_key_and_parse():
+    """Guards against the base filter's defaults (no mask, no SQL, no phrase, the URL text) breaking a view that
+    adds a filter overriding only `parse`: the sentence, the rows and the SQL stay as before."""
+    from analytics.filters import Filter
+
+    class Note(Filter):
+        def parse(self, raw):
+            return raw, None
+
+    class WithNote(Filters):
+        note = Note("note", "", "note")
+
+    f = WithNote(note="x")
+    assert f.describe() == Filters().describe() and f.sql_where() == Filters().sql_where()
+    assert f.to_query() == {"note": "x"} and WithNote().to_query() == {}
+
+
+def test_with_range_fills_only_unset_bounds():
+    """Guards against with_range() losing the filters (None) or overwriting a start/end the user set."""
+    f = Filters(start=dt.date(2024, 3, 1))
+    assert f.with_range((dt.date(2023, 1, 1), dt.date(2024, 12, 31))) == Filters(
+        start=dt.date(2024, 3, 1), end=dt.date(2024, 12, 31)
+    )
+    assert f.with_range(None) is f
+
+
+def test_missing_numbers_and_ranges_show_a_dash_or_nothing():
+    """Guards against "nan" / None shown for a missing share count, and a default range computed (or a crash) when
+    nothing is loaded or no row has a date."""
+    import pandas as pd
+
+    assert fmt_shares(None) == fmt_shares(float("nan")) == fmt_money(None) == "\u2013"
+    assert default_range(None) is None
+    assert default_range(pd.DataFrame({"filing_date": pd.to_datetime([])})) is None
+    assert default_range(pd.DataFrame({"filing_date": pd.to_datetime([None, None])})) is None
+
+
+def test_exactly_20_tickers_and_cik_digits():
+    """Guards against a message for exactly MAX_TICKERS (20) tickers, an issuer CIK typed as digits refused, and
+    all-zero or 11-digit numbers taken as CIKs."""
+    f, notices = Filters.parse_query({"ticker": ",".join(f"T{i}" for i in range(20))})
+    assert len(f.tickers) == 20 and notices == []
+    f, notices = Filters.parse_query({"ticker": "320193,0000,12345678901,0001"})
+    assert f.tickers == ("320193", "0001") and "\u201c0000\u201d, \u201c12345678901\u201d" in str(notices[0])
+
+
+def test_filters_differ_when_a_value_differs():
+    """Guards against two filter states of the same kind comparing equal whatever their values (a cache hit that
+    shows the wrong rows)."""
+    assert Filters(codes=("S",)) != Filters() and Filters(codes=("S",)) == Filters(codes=["s"])
+
+
+def test_number_and_list_boundaries():
+    """Guards against off-by-one edges: 1,000 shares shown as "1,000" instead of "1K", exactly five bad values
+    followed by "and 0 more", and a filing dated today left out of the default range."""
+    import pandas as pd
+
+    assert (fmt_shares(1000), fmt_shares(999)) == ("1K", "999")
+    _, notices = Filters.parse_query({"ticker": ",".join(f"<{c}>" for c in "ABCDE")})
+    assert "more" not in str(notices[0])
+    today = dt.date(2024, 6, 30)
+    frame = pd.DataFrame({"filing_date": pd.to_datetime(["2024-01-02", "2024-06-30", "2024-07-15"])})
+    assert default_range(frame, today=today) == (dt.date(2022, 7, 1), today)
+
+
+def test_date_bounds_are_inclusive_and_ten_digit_ciks_are_kept():
+    """Guards against a trade ON the start or end date left out (the range is inclusive, in pandas and in SQL)
+    and a 10-digit insider CIK refused."""
+    import duckdb
+    import pandas as pd
+
+    from loaders.schema import conform
+
+    tx = conform(
+        [{"row_id": d, "code": "S", "transaction_date": pd.Timestamp(d)}
+         for d in ("2024-01-01", "2024-01-02", "2024-03-30", "2024-03-31")],
+        "transactions",
+    )  # fmt: skip
+    f = Filters(start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 30))
+    assert list(apply_filters(tx, f)["row_id"]) == ["2024-01-02", "2024-03-30"]
+    con = duckdb.connect()
+    con.register("transactions", tx)
+    sql, params = f.sql_where("t")
+    got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
+    assert [r[0] for r in got] == ["2024-01-02", "2024-03-30"]
+    assert Filters.parse_query({"insider": "1234567890"}) == (Filters(insider=1234567890), [])
+
+
+def test_parse_boundaries_take_the_limits_themselves_without_a_message():
+    """Guards against off-by-one parse limits: 1990-01-01, 2100-01-01, a $1T minimum, a $0.50 or $0 minimum, a
+    60-character title, the same start and end date, and CIK 1 must all pass without a message (and unchanged)."""
+    query = {"start": "1990-01-01", "end": "2100-01-01", "min": "1000000000000", "title": "t" * 60}
+    f, notices = Filters.parse_query(query)
+    assert notices == [] and (f.start, f.end, f.min_value) == (dt.date(1990, 1, 1), dt.date(2100, 1, 1), 1e12)
+    for raw, value in (("0.5", 0.5), ("0", 0.0)):
+        assert Filters.parse_query({"min": raw}) == (Filters(min_value=value), [])
+    same, notices = Filters.parse_query({"start": "2024-05-01", "end": "2024-05-01"})
+    assert notices == [] and same.start == same.end == dt.date(2024, 5, 1)
+    assert Filters.parse_query({"insider": "1"}) == (Filters(insider=1), [])
+
+
+def test_values_given_in_code_are_normalized():
+    """Guards against a datetime start kept as a datetime (the date box and the URL expect a date), an unset range
+    filled from the wrong end, and a repr that lists defaults instead of changes."""
+    assert Filters(start=dt.datetime(2024, 1, 2, 15, 30)).start == dt.date(2024, 1, 2)
+    a, b = dt.date(2023, 1, 1), dt.date(2024, 12, 31)
+    assert Filters().with_range((a, b)) == Filters(start=a, end=b)
+    assert repr(Filters(codes=("S",))) == "Filters(codes=('S',))"
+
+
+def test_sentences_for_one_bound_and_purchases_only():
+    """Guards against the sentence losing "up to <end>" when only the end is set, or "Open-market purchases" for
+    code P alone."""
+    f = Filters(codes=("P",), end=dt.date(2024, 3, 31))
+    assert f.describe() == "Open-market purchases of all loaded issuers, up to 2024-03-31."
+
+
+def test_choice_messages_name_only_the_bad_values():
+    """Guards against a message about roles that names the good ones too (or only them)."""
+    f, notices = Filters.parse_query({"role": "director,bogus"})
+    assert f.roles == ("director",) and "\u201cbogus\u201d" in str(notices[0])
+    assert "\u201cdirector\u201d" not in str(notices[0])
+
+
+def test_row_masks_treat_missing_values_as_no_match():
+    """Guards against rows with unknown values passing a filter: an unknown role flag counted as director, an
+    unknown direct/indirect kept by "direct only", a missing value counted as $1 for a $1 minimum; and against the
+    officer-title text read as a regular expression ("." matching any title)."""
+    from loaders.schema import conform
+
+    tx = conform(
+        [
+            {"row_id": "director", "code": "S", "is_director": True, "direct_indirect": "D", "value": 5.0,
+             "officer_title": "Chief Executive Officer"},
+            {"row_id": "unknown", "code": "S", "is_director": None, "direct_indirect": None, "value": None,
+             "officer_title": "C.E.O."},
+        ],
+        "transactions",
+    )  # fmt: skip
+
+    def rows(f: Filters) -> list[str]:
+        return list(apply_filters(tx, f)["row_id"])
+
+    assert rows(Filters(roles=("director",))) == ["director"]
+    assert rows(Filters(ownership="D")) == ["director"]
+    assert rows(Filters(min_value=1)) == ["director"]
+    assert rows(Filters(title_contains=".")) == ["unknown"]
+
+
+def test_money_and_share_units_switch_at_exactly_a_million_and_a_billion():
+    """Guards against $1,000,000 shown as "$1,000K" and 1,000,000,000 shares as "1,000M" (unit thresholds off)."""
+    assert (fmt_money(1e6), fmt_money(1e9)) == ("$1M", "$1B")
+    assert (fmt_shares(1e6), fmt_shares(1e9)) == ("1M", "1B")
+
+
+def test_two_years_to_a_leap_day():
+    """Guards against the range that ends on 29 February starting on the wrong day (or crashing)."""
+    from analytics.filters import two_years_to
+
+    assert two_years_to(dt.date(2024, 2, 29)) == (dt.date(2022, 3, 1), dt.date(2024, 2, 29))
+    assert two_years_to(dt.date(2024, 6, 30)) == (dt.date(2022, 7, 1), dt.date(2024, 6, 30))
+
+
+def test_ten_digits_are_a_cik_eleven_are_not():
+    """Guards against the 10-digit CIK limit off by one: a 10-digit issuer CIK typed in the ticker box refused, or
+    an 11-digit insider CIK accepted."""
+    assert Filters.parse_query({"ticker": "1234567890"}) == (Filters(tickers=("1234567890",)), [])
+    f, notices = Filters.parse_query({"insider": "12345678901"})
+    assert f.insider is None and "at most 10 digits" in str(notices[0])

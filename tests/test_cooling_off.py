@@ -195,3 +195,94 @@ def test_checkbox_disagreements_table():
     assert dis["filing_url"].iloc[0].endswith("0001234567-23-000970-index.htm")
     empty = plans.checkbox_disagreements(tx.iloc[0:0], filings)
     assert empty.empty and "counted_as" in empty.columns
+
+
+def _plan_row(**kw) -> dict:
+    base = {
+        "accession": "0001234567-23-000980", "seq": 1, "row_id": "r1", "issuer_cik": ACME[0], "ticker": "ACME",
+        "owner_cik": 1000001, "owner_name": "Roe Jane", "role": "Officer", "is_officer": True,
+        "is_director": False, "code": "S", "shares": 10.0, "price": 5.0, "value": 50.0, "is_10b5_1": True,
+        "plan_adoption_date": pd.Timestamp("2023-06-01"), "transaction_date": pd.Timestamp("2023-07-15"),
+        "filing_date": pd.Timestamp("2023-07-17"),
+    }  # fmt: skip
+    return {**base, **kw}
+
+
+def test_plan_adoption_without_ticker_or_known_roles():
+    """Guards against a plan of an issuer without a ticker dropping out of the adoptions table (NA group keys),
+    and against unknown officer/director checkboxes treated as officer (90 days instead of 30 for a sale on day
+    44); also against the old index or extra columns in the table."""
+    tx = conform([_plan_row(ticker=None, is_officer=None, is_director=None)], "transactions")
+    out = plans.plan_adoptions(tx)
+    assert list(out.columns) == [
+        "owner_cik", "owner_name", "ticker", "role", "adoption_date", "first_plan_sale", "days_to_first_sale",
+        "cooling_off_days", "cooling_off_end", "cooling_off_rule", "too_soon", "plan_sales", "plan_sale_value",
+    ]  # fmt: skip
+    assert list(out.index) == [0]
+    row = out.iloc[0]
+    assert (row["days_to_first_sale"], row["cooling_off_days"], bool(row["too_soon"])) == (44, 30, False)
+    assert (row["plan_sales"], row["plan_sale_value"]) == (1, 50.0)
+
+
+def test_plan_adoption_ignores_another_issuers_reports():
+    """Guards against an officer's cooling-off taken from another issuer's 10-Q when the page loaded reports of
+    several issuers but none of the plan's own."""
+    tx = conform([_plan_row(transaction_date=pd.Timestamp("2023-09-05"))], "transactions")
+    other = _reports(("10-Q", "2023-06-30", "2023-09-20")).assign(issuer_cik=pd.array([999], dtype="Int64"))
+    row = plans.plan_adoptions(tx, other).iloc[0]
+    assert row["cooling_off_end"] == pd.Timestamp("2023-08-30") and not bool(row["too_soon"])
+    assert row["cooling_off_rule"].startswith("director/officer: 90 days (the 10-Q/10-K")
+
+
+def test_checkbox_disagreements_checked_box_order_and_long_footnotes():
+    """Guards against a checked box shown as "unchecked", footnotes cut at the wrong length, disagreements out of
+    filing order, and the old index leaking in as a column."""
+    note = "F1: " + "n" * 500
+    tx = conform(
+        [
+            _plan_row(accession="b", flags="tenb51_conflict", is_10b5_1=False, footnotes=note,
+                      filing_date=pd.Timestamp("2023-07-18"), tenb51_note="the footnote says no plan"),
+            _plan_row(accession="a", flags="tenb51_conflict", is_10b5_1=True, footnotes="F1: plan",
+                      filing_date=pd.Timestamp("2023-07-17")),
+            _plan_row(accession="c", flags=None),
+        ],
+        "transactions",
+    )  # fmt: skip
+    filings = conform([{"accession": "a", "aff10b5one": False, "filing_url": "u-a"},
+                       {"accession": "b", "aff10b5one": True, "filing_url": "u-b"}], "filings")  # fmt: skip
+    dis = plans.checkbox_disagreements(tx, filings)
+    assert list(dis.index) == [0, 1] and dis.columns[0] == "accession" and "index" not in dis.columns
+    assert list(dis["accession"]) == ["a", "b"] and list(dis["checkbox"]) == ["unchecked", "checked"]
+    assert list(dis["counted_as"]) == ["10b5-1 plan", "not a plan"] and list(dis["filing_url"]) == [
+        "u-a",
+        "u-b",
+    ]
+    assert dis["footnotes"].iloc[1] == note[:400]
+
+
+def test_market_scope_reads_a_year_before_the_range_for_plans_only():
+    """Guards against the market plans page missing the plan adoptions and first sales of the year before its
+    range (adoption -> first sale needs them), reaching further back than a year, or reading every award."""
+    import duckdb
+
+    from analytics.filters import Filters
+
+    start = dt.date(2024, 1, 1)
+    rows = conform(
+        [
+            _plan_row(row_id="sale-364", plan_adoption_date=None, transaction_date=pd.Timestamp("2023-01-02")),
+            _plan_row(row_id="sale-366", plan_adoption_date=None, transaction_date=pd.Timestamp("2022-12-31")),
+            _plan_row(row_id="award", code="A", plan_adoption_date=None, transaction_date=pd.Timestamp("2024-02-01")),
+            _plan_row(row_id="adopted", code="M", transaction_date=pd.Timestamp("2023-06-01")),
+            _plan_row(row_id="conflict", code="G", plan_adoption_date=None, flags="tenb51_conflict",
+                      transaction_date=pd.Timestamp("2023-06-01")),
+            _plan_row(row_id="other-issuer", ticker="BETA", issuer_cik=7654321,
+                      transaction_date=pd.Timestamp("2024-02-01")),
+        ],
+        "transactions",
+    )  # fmt: skip
+    sql, params = plans.market_scope(Filters(tickers=("ACME",), start=start, end=dt.date(2024, 12, 31)))
+    con = duckdb.connect()
+    con.register("transactions", rows)
+    got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
+    assert [r[0] for r in got] == ["adopted", "conflict", "sale-364"]

@@ -220,3 +220,13 @@ def test_joint_rule_details():
     odd = tx.iloc[[2]].assign(acquired_disposed=pd.NA)
     assert flow.net_flow(odd).empty
     assert flow.headline(tx.iloc[0:0]).suspect_value == 0.0
+
+
+def test_transactions_table_names_every_joint_owner_0001437749_23_009844():
+    """Guards against the "Also reported by" column of the transactions table garbling the owners of a joint
+    filing (0001437749-23-009844 / -009846: Smith and Hood report the same LLC purchases), e.g. the "|" separator
+    replaced as a regular expression (", " between every character)."""
+    table = insiders.transactions_table(_frame())
+    llc = table[table["Insider"].isin([SMITH.name, HOOD.name])]
+    assert set(llc["Also reported by"]) == {"Smith Edgar R. III, Hood William K"} and len(llc) == 4
+    assert table.loc[table["Insider"] == "Cannon-Brookes Michael", "Also reported by"].isna().all()

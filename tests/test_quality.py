@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics import quality
+from loaders import schema
 from loaders.parser import parse_ownership
 from loaders.schema import conform
 from tests.fixtures.builder import ACME, JANE, JOHN, Tx, form_xml
@@ -119,3 +120,143 @@ def test_far_outside_range_both_ways_and_suspect_from_flags():
     big = _tx([("2023-05-03", [Tx("2023-05-01", "S", 6_000_000_000, 1.0, "D", 0)], {})])
     assert list(quality.suspect_values(big)) == [True]
     assert quality.suspect_values(big.iloc[0:0]).empty
+
+
+# --- small frames through conform: the boundaries of each rule (mutation run survivors) ---------------------------
+
+_D = pd.Timestamp("2023-03-06")
+
+
+def _row(**kw) -> dict:
+    base = {
+        "accession": "0001234567-23-000001", "seq": 1, "row_id": None, "issuer_cik": 1234567, "ticker": "ACME",
+        "owner_cik": 1000001, "owner_name": "Roe Jane", "table": "nonDerivative", "security_title": "Common Stock",
+        "code": "S", "acquired_disposed": "D", "direct_indirect": "D", "shares": 10.0, "price": 10.0,
+        "value": 100.0, "owned_after": None, "transaction_date": _D,
+    }  # fmt: skip
+    return {**base, **kw}
+
+
+def _frame(*rows: dict) -> pd.DataFrame:
+    out = [{**r, "seq": i + 1, "row_id": r.get("row_id") or f"r{i}"} for i, r in enumerate(rows)]
+    return conform(out, "transactions")
+
+
+def _outliers(prices, days=(0, 0, 0, 0), **kw) -> list[bool]:
+    rows = [
+        _row(price=p, transaction_date=_D + pd.Timedelta(days=d), **kw)
+        for p, d in zip(prices, days, strict=True)
+    ]
+    return list(quality.price_outliers(_frame(*rows)))
+
+
+def test_outlier_exactly_five_times_away_either_way():
+    """Guards against `>=` turned into `>` (a price exactly 5x the median, or exactly a fifth of it, passes), in
+    the scan and in the pre-filter that picks the groups to scan."""
+    assert _outliers([10.0, 10.0, 10.0, 50.0]) == [False, False, False, True]
+    assert _outliers([10.0, 10.0, 10.0, 2.0]) == [False, False, False, True]
+    assert _outliers([10.0, 10.0, 10.0, 49.0]) == [False] * 4
+
+
+def test_outlier_neighbours_on_both_sides_of_the_window():
+    """Guards against a window that only looks back or only forward, that skips the next neighbour, that needs
+    more than 3 neighbours, or that reaches 4 days."""
+    assert _outliers([50.0, 10.0, 10.0, 10.0], days=(0, 1, 2, 3)) == [True, False, False, False]
+    assert _outliers([10.0, 10.0, 10.0, 50.0], days=(0, 1, 2, 3)) == [False, False, False, True]
+    assert _outliers([50.0, 10.0, 10.0, 10.0], days=(0, 4, 4, 4)) == [False] * 4
+
+
+def test_outlier_only_open_market_table_one_priced_dated_rows():
+    """Guards against derivative rows, non-open-market codes (M), zero prices (gifts) or undated rows being
+    compared as if they were open-market trades, and against penny prices (under $1) being left out."""
+    base = [_row(price=10.0), _row(price=10.0), _row(price=10.0)]
+    assert list(quality.price_outliers(_frame(*base, _row(price=50.0, table="derivative"))))[-1] is False
+    assert list(quality.price_outliers(_frame(*base, _row(price=50.0, code="M"))))[-1] is False
+    assert list(quality.price_outliers(_frame(*base, _row(price=0.0)))) == [False] * 4
+    assert list(quality.price_outliers(_frame(*base, _row(price=50.0, transaction_date=None))))[-1] is False
+    assert _outliers([0.5, 0.5, 0.5, 2.5]) == [False, False, False, True]
+
+
+def test_outlier_groups_by_issuer_even_without_a_cik():
+    """Guards against rows without an issuer CIK being dropped from the comparison, and two issuers' prices
+    being compared with each other."""
+    assert _outliers([10.0, 10.0, 10.0, 50.0], issuer_cik=None) == [False, False, False, True]
+    mixed = _frame(_row(price=10.0), _row(price=10.0), _row(price=10.0), _row(price=50.0, issuer_cik=7654321))
+    assert list(quality.price_outliers(mixed)) == [False] * 4
+
+
+def test_far_outside_range_boundaries():
+    """Guards against `>` / `<` turned into `>=` / `<=` (a price exactly 2x its range flagged) and against a range
+    with only a low end (nullable floats from the store) flagged because its comparison is unknown."""
+    tx = _frame(
+        _row(price=20.0, price_low=8.0, price_high=10.0),
+        _row(price=20.01, price_low=8.0, price_high=10.0),
+        _row(price=4.0, price_low=8.0, price_high=10.0),
+        _row(price=3.99, price_low=8.0, price_high=10.0),
+    )
+    assert list(quality.far_outside_range(tx)) == [False, True, False, True]
+    one_end = pd.DataFrame({c: pd.array([v], dtype="Float64") for c, v in
+                            (("price", 10.0), ("price_low", 8.0), ("price_high", None))})  # fmt: skip
+    assert list(quality.far_outside_range(one_end)) == [False]
+
+
+def test_text_of_missing_values_is_empty():
+    """Guards against "None" or "nan" printed in a quality note for a missing value."""
+    assert [quality._text(v) for v in (None, pd.NA, float("nan"), "x", 1.5)] == ["", "", "", "x", "1.5"]
+
+
+def test_quality_note_per_row_names_only_what_applies():
+    """Guards against: <NA> instead of "" for a clean row; the checkbox named as a fallback source; the 10b5-1
+    source dropped from a plain row; a footnoted range ("$nan") or "date as filed" added to rows without those
+    flags; "10b5-1 from the" with no source; the conflict flag's generic reason shown next to its own note."""
+    tx = _frame(
+        _row(),
+        _row(tenb51_source="checkbox"),
+        _row(tenb51_source="row_footnote"),
+        _row(flags="holdings_mismatch", transaction_date_raw="2023-13-45"),
+        _row(flags="holdings_mismatch", tenb51_source="checkbox"),
+        _row(flags="holdings_mismatch", tenb51_source="remarks"),
+        _row(flags="date_fallback", transaction_date_raw="2023-13-45"),
+        _row(flags="tenb51_conflict", tenb51_note="the footnote says plan; the box is unchecked"),
+    )
+    mismatch = schema.TRANSACTION_FLAGS["holdings_mismatch"]
+    assert list(quality.quality_notes(tx)) == [
+        "",
+        "",
+        "10b5-1 from the row footnote",
+        mismatch,
+        mismatch,
+        f"{mismatch}; 10b5-1 from the remarks",
+        f"{schema.TRANSACTION_FLAGS['date_fallback']}; date as filed: '2023-13-45'",
+        "10b5-1: the footnote says plan; the box is unchecked",
+    ]
+
+
+def test_with_quality_and_summary_of_nothing():
+    """Guards against with_quality / quality_summary returning None (a page crash) on an empty selection."""
+    empty = conform([], "transactions")
+    q = quality.with_quality(empty)
+    assert {"suspect", "quality", "joint_owners"} <= set(q.columns) and q.empty
+    s = quality.quality_summary(empty)
+    assert s.empty and list(s.columns) == ["flag", "reason", "rows", "filings", "value", "totals"]
+
+
+def test_summary_counts_left_out_rows_and_sorts_left_out_first():
+    """Guards against the summary saying "counted" or "left out" for a flag whose rows are partly left out, a
+    wrong count of left-out rows, and an order that does not put left-out flags first and then the most rows."""
+    tx = _frame(
+        _row(accession="a", flags="holdings_mismatch,implausible_value"),
+        _row(accession="b", flags="holdings_mismatch"),
+        _row(accession="c", flags="holdings_mismatch"),
+        _row(accession="d", flags="value_missing"),
+        _row(accession="e", flags="value_missing"),
+        _row(accession="f", flags="date_after_filing"),
+    )
+    s = quality.quality_summary(tx)
+    assert list(s.index) == list(range(len(s))) and list(s.columns)[0] == "flag"
+    assert list(zip(s["flag"], s["totals"], s["rows"], strict=True)) == [
+        ("implausible_value", "left out", 1),
+        ("value_missing", "counted", 2),
+        ("date_after_filing", "counted", 1),
+        ("holdings_mismatch", "1 left out", 3),
+    ]
