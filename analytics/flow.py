@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.filters import plan_state
-from analytics.quality import suspect_values
+from analytics.quality import checked_for, suspect_values
 
 PLAN_LABELS = {"yes": "10b5-1 plan", "no": "Discretionary", "unknown": "Plan status unknown"}
 
@@ -125,15 +125,26 @@ WHERE accession <> first_acc
 """
 
 
-def counted(tx: pd.DataFrame, include_suspect: bool = False) -> pd.DataFrame:
+def counted(
+    tx: pd.DataFrame, include_suspect: bool = False, checked: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The rows that count in issuer totals: joint-filing duplicates dropped, suspect values dropped unless
     include_suspect (see the module docstring)."""
     if tx.empty:
         return tx
-    keep = joint_duplicates(tx)["duplicate_of"].isna()
+    dups, suspect = _left_out(tx, checked)
+    keep = dups.isna()
     if not include_suspect:
-        keep &= ~suspect_values(tx)
+        keep &= ~suspect
     return tx[keep]
+
+
+def _left_out(tx: pd.DataFrame, checked: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
+    """(duplicate_of, suspect) per row: from `checked` (with_quality of the same rows) when given, else computed."""
+    if checked is None:
+        return joint_duplicates(tx)["duplicate_of"], suspect_values(tx)
+    q = checked_for(tx, checked)
+    return q["duplicate_of"], q["suspect"]
 
 
 @dataclass(frozen=True)
@@ -150,13 +161,18 @@ class Headline:
     suspect_value: float  # their |value|
 
 
-def headline(tx: pd.DataFrame, include_suspect: bool = False) -> Headline:
+def headline(
+    tx: pd.DataFrame, include_suspect: bool = False, checked: pd.DataFrame | None = None
+) -> Headline:
     """Headline figures over already-filtered transactions: every insider and filing in view, and the $ of
-    economic trades (`counted`: joint-filed trades once, suspect values left out unless include_suspect)."""
-    dups = joint_duplicates(tx)["duplicate_of"].notna() if len(tx) else pd.Series(dtype=bool)
-    suspect = (
-        suspect_values(tx) & ~dups if (len(tx) and not include_suspect) else pd.Series(False, index=tx.index)
-    )
+    economic trades (`counted`: joint-filed trades once, suspect values left out unless include_suspect).
+    `checked`: with_quality(tx), when the caller has it (saves checking the rows again)."""
+    if len(tx):
+        duplicate_of, suspect_rows = _left_out(tx, checked)
+        dups = duplicate_of.notna()
+    else:
+        dups = pd.Series(dtype=bool)
+    suspect = suspect_rows & ~dups if (len(tx) and not include_suspect) else pd.Series(False, index=tx.index)
     rows = tx[~dups & ~suspect] if len(tx) else tx
     bought = float(rows.loc[rows["code"] == "P", "value"].sum())
     sales = rows[rows["code"] == "S"]
@@ -184,7 +200,9 @@ def period_start(dates: pd.Series, freq: str) -> pd.Series:
     return dates.dt.to_period("Q" if freq == "Q" else "M").dt.start_time
 
 
-def net_flow(tx: pd.DataFrame, freq: str = "M", include_suspect: bool = False) -> pd.DataFrame:
+def net_flow(
+    tx: pd.DataFrame, freq: str = "M", include_suspect: bool = False, checked: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per period x direction x plan status: value ($), shares, trades. Sells carry negative value and shares.
     Economic trades only (`counted`: joint-filed trades once, suspect values left out unless include_suspect).
 
@@ -192,7 +210,7 @@ def net_flow(tx: pd.DataFrame, freq: str = "M", include_suspect: bool = False) -
     "Plan status unknown"), value, shares, trades.
     """
     cols = ["period", "direction", "plan", "value", "shares", "trades"]
-    tx = counted(tx, include_suspect)
+    tx = counted(tx, include_suspect, checked)
     rows = tx[tx["transaction_date"].notna() & tx["acquired_disposed"].isin(["A", "D"])]
     if rows.empty:
         return pd.DataFrame(columns=cols)

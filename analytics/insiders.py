@@ -11,38 +11,48 @@ from analytics.plans import plan_share
 from loaders.parser import filing_url
 
 
-def _explode_owners(tx: pd.DataFrame) -> pd.DataFrame:
-    """One row per (transaction, reporting owner): a joint filing counts for each of its insiders here."""
+def _explode_owners(tx: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """One row per (transaction, reporting owner): a joint filing counts for each of its insiders here. `columns`:
+    only those of tx (the roster reads a few of ~60)."""
     ciks = tx["owner_ciks"].fillna(tx["owner_cik"].astype("string")).str.split("|")
     return (
-        tx.assign(roster_cik=ciks)
+        (tx if columns is None else tx[columns])
+        .assign(roster_cik=ciks)
         .explode("roster_cik")
         .assign(roster_cik=lambda d: pd.to_numeric(d["roster_cik"]))
     )
 
 
 def roster(
-    tx: pd.DataFrame, owners: pd.DataFrame, holdings: pd.DataFrame, scope_tx: pd.DataFrame
+    tx: pd.DataFrame,
+    owners: pd.DataFrame,
+    holdings: pd.DataFrame,
+    scope_tx: pd.DataFrame,
+    points: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per insider of the selection.
 
     `tx` are the filtered trades (net flow, plan-sale share); `scope_tx` every transaction of the issuers and range
     (for last holdings and last filing). Columns: insider, roles, net_flow, bought, sold, plan_sale_share (NaN
-    without sales), trades, last_holding, last_holding_date, last_filing, owner_cik.
+    without sales), trades, last_holding, last_holding_date, last_filing, owner_cik. `points`: holdings_series of
+    scope_tx, when the caller has it.
     """
     cols = [  # who, then the money, then holdings; the CIK last (it is in the link to the insider page too)
         "insider", "roles", "net_flow", "bought", "sold", "plan_sale_share", "trades", "last_holding",
         "last_holding_date", "last_filing", "owner_cik",
     ]  # fmt: skip
-    people = _explode_owners(scope_tx)
+    people = _explode_owners(scope_tx, ["owner_name", "role", "filing_date"])
     if people.empty:
         return pd.DataFrame(columns=cols)
     own = owners[owners["accession"].isin(scope_tx["accession"])]
     names = own.groupby("owner_cik")["owner_name"].last()
     roles = own.dropna(subset=["role"]).groupby("owner_cik")["role"].last()
-    mine = _explode_owners(tx)
+    mine = _explode_owners(tx, ["code", "value", "signed_value", "is_10b5_1", "transaction_date"])
     rows = []
-    points = holdings_series(scope_tx, holdings[holdings["accession"].isin(scope_tx["accession"])])
+    if (
+        points is None
+    ):  # the page passes the holdings chart's points (the same call) to save computing them twice
+        points = holdings_series(scope_tx, holdings[holdings["accession"].isin(scope_tx["accession"])])
     direct = latest_holdings(points[points["ownership"] == "Direct"]) if not points.empty else points
     for cik, group in people.groupby("roster_cik"):
         trades = mine[mine["roster_cik"] == cik]
@@ -152,16 +162,16 @@ TABLE_COLUMNS = {  # what a reader scans first comes first: who, what, how much,
 }
 
 
-def transactions_table(tx: pd.DataFrame) -> pd.DataFrame:
+def transactions_table(tx: pd.DataFrame, checked: pd.DataFrame | None = None) -> pd.DataFrame:
     """The transactions table as shown and exported: readable column names, newest first, a link per filing."""
     from analytics.filters import plan_state
-    from analytics.quality import with_quality
+    from analytics.quality import checked_for
 
     if tx.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
     rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
     urls = list(map(filing_url, tx["issuer_cik"], tx["accession"]))
-    checked = with_quality(tx)
+    checked = checked_for(tx, checked)
     frame = tx.assign(
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
         price_range=rng.where(tx["price_low"].notna()),

@@ -99,6 +99,7 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
             suspect=pd.Series(dtype=bool),
             quality=pd.Series(dtype="string"),
             joint_owners=pd.Series(dtype="string"),
+            duplicate_of=pd.Series(dtype="string"),
         )
     extra = pd.DataFrame(index=tx.index)
     extra["price_outlier"] = price_outliers(tx)
@@ -109,10 +110,24 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
         add = extra[name] & ~_flag(tx, name)
         flags = flags.where(~add, (flags + "," + name).str.lstrip(","))
     out = tx.assign(flags=flags.replace("", pd.NA).astype("string"))
-    out["suspect"] = suspect_values(out)
+    flagged = out["flags"].astype(object).fillna("").str.contains("|".join(SUSPECT_FLAGS), regex=True)
+    out["suspect"] = (flagged | far_outside_range(out)).astype(
+        bool
+    )  # = suspect_values(tx): price_outlier is set
     out["quality"] = quality_notes(out)
     out["joint_owners"] = joint["joint_owners"]
+    out["duplicate_of"] = joint["duplicate_of"]
     return out
+
+
+def checked_for(tx: pd.DataFrame, checked: pd.DataFrame | None) -> pd.DataFrame:
+    """`checked` when it is with_quality() of exactly these rows (a page checks its rows once and hands the result
+    to every function that needs it), else with_quality(tx)."""
+    if checked is None:
+        return with_quality(tx)
+    if not checked.index.equals(tx.index) or "duplicate_of" not in checked.columns:
+        raise ValueError("checked must be with_quality() of the same rows")
+    return checked
 
 
 def _text(value: object) -> str:
@@ -148,7 +163,7 @@ def quality_notes(tx: pd.DataFrame) -> pd.Series:
     return out
 
 
-def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:
+def quality_summary(tx: pd.DataFrame, checked: pd.DataFrame | None = None) -> pd.DataFrame:
     """The "Data quality" table: one row per flag present in tx.
 
     Columns: flag, reason, rows, filings, value (sum of |value| of the flagged rows), totals ("left out" when
@@ -156,7 +171,7 @@ def quality_summary(tx: pd.DataFrame) -> pd.DataFrame:
     cols = ["flag", "reason", "rows", "filings", "value", "totals"]
     if tx.empty:
         return pd.DataFrame(columns=cols)
-    q = with_quality(tx)
+    q = checked_for(tx, checked)
     out = []
     names = sorted({f for fl in q["flags"].dropna() for f in fl.split(",") if f})
     left_out = q["suspect"] | _flag(q, "joint_duplicate")

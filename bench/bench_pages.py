@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import flow, holdings, insiders, plans  # noqa: E402
+from analytics import flow, holdings, insiders, plans, quality  # noqa: E402
 from analytics.filters import Filters, apply_filters, default_range  # noqa: E402
 from charts import figures  # noqa: E402
 from loaders.frames import load, loaded_insiders  # noqa: E402
@@ -27,14 +27,16 @@ from loaders.store import Store  # noqa: E402
 def issuer_page(frames, f: Filters) -> None:  # frames hold the chosen issuers: pages skip the ticker filter
     tx = apply_filters(frames.transactions, f, skip=("tickers",))
     scope = apply_filters(frames.transactions, f, skip=("tickers", "codes", "plan", "min_value"))
-    flow.headline(tx)
-    figures.flow_figure(flow.net_flow(tx, f.freq), f.unit, f.freq)
+    checked = quality.with_quality(tx)
+    flow.headline(tx, False, checked)
+    figures.flow_figure(flow.net_flow(tx, f.freq, False, checked), f.unit, f.freq)
     points = holdings.holdings_series(
         scope, frames.holdings[frames.holdings["accession"].isin(scope["accession"])]
     )
     figures.holdings_figure(points)
-    insiders.roster(tx, frames.owners, frames.holdings, scope)
-    insiders.transactions_table(tx)
+    insiders.roster(tx, frames.owners, frames.holdings, scope, points)
+    insiders.transactions_table(tx, checked)
+    quality.quality_summary(tx, checked)
 
 
 def plans_page(frames, f: Filters) -> None:

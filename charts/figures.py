@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -239,11 +240,12 @@ def holdings_figure(
                 .map({True: "10b5-1 plan", False: "discretionary"})
                 .fillna("plan status unknown")
             )
-            custom = pd.DataFrame({
-                "code": trades["code"].fillna("?") + " " + trades["code_name"].fillna(""),
-                "shares": trades["shares"], "price": trades["price"], "plan": plan,
-                "notes": trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape),
-            })  # fmt: skip
+            # numbers as one float array, words as one string per point: plotly deep-copies object arrays element
+            # by element (five objects per point made this chart the slowest part of a large issuer's page)
+            numbers = trades[["shares", "price"]].to_numpy(dtype=float, na_value=np.nan)
+            what = (trades["code"].fillna("?") + " " + trades["code_name"].fillna("")).to_numpy(dtype=object)
+            how = ("(" + plan + ")").to_numpy(dtype=object)
+            notes = trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape).to_numpy(dtype=object)
             # one trace per marker symbol (issue 9: a list of one symbol per point made plotly validate each of
             # tens of thousands of markers, most of the largest issuer's page time); same points, same hover
             symbols = trades["code"].map(_symbol)
@@ -253,10 +255,10 @@ def holdings_figure(
                     x=trades["date"][part], y=trades["shares_owned"][part], mode="markers", name=html.escape(name),
                     legendgroup=name, showlegend=False,
                     marker=dict(color=color, size=8, symbol=symbol, line=dict(color="white", width=1)),
-                    customdata=custom.values[part],
-                    hovertemplate="<b>%{x|%Y-%m-%d}</b> %{customdata[0]}<br>Shares: %{customdata[1]:+,.0f} at "
-                    "$%{customdata[2]:,.2f} (%{customdata[3]})<br>Owned after: %{y:,.0f}<br>"
-                    "<span style='font-size:11px'>%{customdata[4]}</span><extra>" + html.escape(name) + "</extra>",
+                    customdata=numbers[part], text=what[part] + " " + how[part], hovertext=notes[part],
+                    hovertemplate="<b>%{x|%Y-%m-%d}</b> %{text}<br>Shares: %{customdata[0]:+,.0f} at "
+                    "$%{customdata[1]:,.2f}<br>Owned after: %{y:,.0f}<br>"
+                    "<span style='font-size:11px'>%{hovertext}</span><extra>" + html.escape(name) + "</extra>",
                 )  # fmt: skip
         anchors = s[s["kind"] == "anchor"]
         if not anchors.empty:

@@ -230,7 +230,9 @@ def conform(frame: pd.DataFrame | list[dict], name: str) -> pd.DataFrame:
             continue
         s = df[col]
         if dtype == D:
-            out[col] = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+            # a column DuckDB already gives as dates skips to_datetime (which walks every value to decide on a cache)
+            dates = s if pd.api.types.is_datetime64_dtype(s.dtype) else pd.to_datetime(s, errors="coerce")
+            out[col] = dates.astype("datetime64[ns]")
         elif dtype == F:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif dtype == I:

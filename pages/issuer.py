@@ -34,9 +34,12 @@ head.title(plain(f"{' · '.join(pulls.shown_tickers(fr.tickers, ciks))} — {nam
 head.caption(plain(fr.describe(insider_name=state.insider_name())))
 
 include_suspect = bool(st.session_state.get("include_suspect", False))  # the toggle under the headline
+checked = quality.with_quality(
+    tx
+)  # the cross-filing checks of the rows in view, once for every section below
 
 with guarded("Headline figures"):
-    h = flow.headline(tx, include_suspect)
+    h = flow.headline(tx, include_suspect, checked)
     c = st.columns(6)
     c[0].metric("Insiders trading", f"{h.insiders:,}")
     c[1].metric("Filings", f"{h.filings:,}")
@@ -57,7 +60,7 @@ with guarded("Headline figures"):
             )
 
 with guarded("Net buy/sell flow"):
-    net = flow.net_flow(tx, fr.freq, include_suspect)
+    net = flow.net_flow(tx, fr.freq, include_suspect, checked)
     chart(figures.flow_figure(net, fr.unit, fr.freq), net, "net-flow", fr, "flow")
     if tx.empty and len(scope):
         st.caption(
@@ -73,7 +76,7 @@ with guarded("Holdings over time"):
 
 with guarded("Insider roster"):
     st.subheader("Insiders")
-    roster = insiders.roster(tx, frames.owners, frames.holdings, scope)
+    roster = insiders.roster(tx, frames.owners, frames.holdings, scope, points)
     table(roster, "insiders", fr, "roster", column_config={
         "insider": st.column_config.TextColumn("Insider", width=170), "roles": st.column_config.TextColumn(
             "Roles", width="medium"), "net_flow": money("Net flow"), "bought": money("Bought"), "sold": money("Sold"),
@@ -86,12 +89,12 @@ with guarded("Insider roster"):
 
 with guarded("Transactions"):
     st.subheader(f"Transactions ({len(tx):,})")
-    rows = insiders.transactions_table(tx)
+    rows = insiders.transactions_table(tx, checked)
     table(rows, "transactions", fr, "tx", height=420, column_config=TRANSACTIONS)
 
 with guarded("Data quality"):
     st.subheader("Data quality")
-    summary = quality.quality_summary(tx)
+    summary = quality.quality_summary(tx, checked)
     if summary.empty:
         st.caption("No row in view is flagged.")
     else:

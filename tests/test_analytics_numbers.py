@@ -113,6 +113,11 @@ def test_roster_and_tables(acme):
     tx = apply_filters(acme.transactions, f)
     scope = apply_filters(acme.transactions, f, skip=("codes",))
     r = insiders.roster(tx, acme.owners, acme.holdings, scope).set_index("owner_cik")
+    points = holdings.holdings_series(
+        scope, acme.holdings[acme.holdings["accession"].isin(scope["accession"])]
+    )
+    given = insiders.roster(tx, acme.owners, acme.holdings, scope, points).set_index("owner_cik")
+    pd.testing.assert_frame_equal(given, r)  # the page hands over the holdings chart's points: same roster
     assert r.loc[1000001, "net_flow"] == pytest.approx(-2_533_400)
     assert r.loc[1000001, "plan_sale_share"] == 1.0 and r.loc[1000001, "last_holding"] == 432000.0
     assert r.loc[1000002, "bought"] == 227000.0 and pd.isna(r.loc[1000002, "plan_sale_share"])

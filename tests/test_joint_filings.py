@@ -230,3 +230,27 @@ def test_transactions_table_names_every_joint_owner_0001437749_23_009844():
     llc = table[table["Insider"].isin([SMITH.name, HOOD.name])]
     assert set(llc["Also reported by"]) == {"Smith Edgar R. III, Hood William K"} and len(llc) == 4
     assert table.loc[table["Insider"] == "Cannon-Brookes Michael", "Also reported by"].isna().all()
+
+
+def test_checked_once_gives_the_same_numbers_as_checking_in_each_function_0001437749_23_009844():
+    """Guards against the issuer page's shortcut (with_quality computed once and handed to headline, net flow, the
+    transactions table and the Data quality table) counting differently from each function checking the rows
+    itself: joint duplicates (0001437749-23-009844/-009846) and a suspect value must be left out the same way; and
+    against a `checked` frame of other rows (a filtered copy) being used silently."""
+    tx = _frame()
+    typo = tx.index[tx["accession"] == "0001437749-23-009920"][0]
+    tx.loc[typo, "flags"] = "implausible_value"  # a suspect value: left out of totals by default
+    checked = quality.with_quality(tx)
+    assert checked["duplicate_of"].notna().sum() == 4 and bool(checked.loc[typo, "suspect"])
+    assert checked["suspect"].equals(quality.suspect_values(tx))
+    for include in (False, True):
+        assert flow.headline(tx, include, checked) == flow.headline(tx, include)
+        pd.testing.assert_frame_equal(
+            flow.net_flow(tx, "M", include, checked), flow.net_flow(tx, "M", include)
+        )
+        pd.testing.assert_frame_equal(flow.counted(tx, include, checked), flow.counted(tx, include))
+    assert flow.headline(tx, False, checked).suspect_rows == 1
+    pd.testing.assert_frame_equal(insiders.transactions_table(tx, checked), insiders.transactions_table(tx))
+    pd.testing.assert_frame_equal(quality.quality_summary(tx, checked), quality.quality_summary(tx))
+    with pytest.raises(ValueError, match="same rows"):
+        flow.headline(tx.iloc[1:], False, checked)
