@@ -180,3 +180,50 @@ def test_claim_lets_one_holder_fetch_a_filing(tmp_path):
         order.append("first")
     t.join(5)
     assert order == ["first", "second"]
+
+
+def test_the_sec_numbers_are_the_rules_numbers():
+    """Guards against a changed constant quietly changing the rules the SEC sets or the docs promise: a block is
+    ten minutes by default and never believed beyond an hour, the halved rate lasts an hour after a block, and
+    fetch locks are spread over 256 stripe files."""
+    from loaders import gate as g
+
+    assert (g.DEFAULT_BLOCK_SECONDS, g.MAX_BLOCK_SECONDS, g.SLOW_FOR, g.STRIPES) == (
+        600.0,
+        3600.0,
+        3600.0,
+        256,
+    )
+    assert g.block_seconds(None) == 600.0 and g.block_seconds("soon") == 600.0
+    assert g.block_seconds(math.inf) == 3600.0 and g.block_seconds(7200) == 3600.0
+
+
+def test_a_fresh_record_holds_no_pause_and_no_slow_rate(tmp_path):
+    """Guards against a new gate file starting with a pause or a slowed rate: a clock near zero (a test clock, or
+    a host whose clock is unset) must send at once and at full speed."""
+    from loaders.gate import _State
+
+    fresh = _State.unpack(b"")
+    assert (fresh.pause_until, fresh.pause_since, fresh.slow_rps, fresh.slow_until, fresh.sends) == (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        [],
+    )
+    clock = FakeClock(start=0.5)
+    times = _sends(_gate(tmp_path, clock), 3, 9)
+    assert times[0] == 0.5 and times[1] - times[0] == pytest.approx(1 / 9)
+
+
+def test_full_speed_returns_when_the_slow_hour_ends(tmp_path):
+    """Guards against the halved rate after a block lasting forever (the slow rate is kept in the record after
+    its hour) or one send too long (at the very second the hour ends, the full rate applies)."""
+    clock = FakeClock()
+    gate = _gate(tmp_path, clock)
+    p = gate.block(600)
+    clock.t = p.until + 3600.0  # exactly when the slow hour ends
+    times = _sends(gate, 30, 9)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[0] == pytest.approx(1 / 9)
+    assert max(gaps) < 1 / 4.5 - 1e-3 and max_in_window(times) == 9
