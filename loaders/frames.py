@@ -131,7 +131,13 @@ def load(
         clauses.append("accession IN (SELECT unnest(?::VARCHAR[]))")
         params.append(sorted(own["accession"]))
     recent = quarter_of(since) if since is not None else None  # only the partitions filed since then
-    if since is not None:  # the accessions filed since then, found in the (issuer-pruned) filings first
+    window = None  # tables without a filing date (owners, footnotes): only the window's filings
+    if since is not None and not params:  # by issuer: one round trip, the window's accessions as a subquery
+        window = (
+            f"accession IN (SELECT accession FROM filings WHERE {' AND '.join(clauses) or 'TRUE'}"
+            f" AND filing_date >= DATE '{since:%Y-%m-%d}')"
+        )
+    elif since is not None:  # the accessions filed since then, found in the (issuer-pruned) filings first
         chosen = store.query_many(
             [f"SELECT accession FROM filings WHERE {' AND '.join(clauses) or 'TRUE'} AND filing_date >= ?"],
             [*params, pd.Timestamp(since)],
@@ -150,6 +156,8 @@ def load(
             else ""
         )
         dated = f" AND filing_date >= DATE '{since:%Y-%m-%d}'" if since is not None and name in _DATED else ""
+        if window is not None and name not in _DATED:
+            dated = f" AND {window}"
         sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
     raw = store.query_many(sqls, params or None, filed_since=recent)
     return Frames(*(conform(df, n) for n, df in zip(NAMES, raw, strict=True)))

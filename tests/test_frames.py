@@ -126,12 +126,21 @@ def test_windowed_load_reads_only_recent_partitions_and_loses_no_row(store):
     frames cut to the filings filed since the start, and a query limited to later partitions sees no older row."""
     import datetime as dt
 
-    import pandas as pd
 
     everything = load(store, tickers=["ACME"])
-    start = dt.date(2023, 6, 1)
+    # 2023-11-20: a filing (with a footnote) on the start day itself, and earlier ones of the same quarter
+    for start in (dt.date(2023, 6, 1), dt.date(2023, 11, 20)):
+        _window_equals_the_full_load_cut(store, everything, start)
+    old = "SELECT count(*) AS n FROM filings WHERE filing_date < DATE '2023-04-01'"
+    assert int(store.query(old)["n"].iloc[0]) > 0
+    assert int(store.query_many([old], filed_since="2023q2")[0]["n"].iloc[0]) == 0
+
+
+def _window_equals_the_full_load_cut(store, everything, start) -> None:
+    import pandas as pd
+
     part = load(store, tickers=["ACME"], since=start)
-    keep = set(everything.filings.loc[everything.filings["filing_date"] >= "2023-06-01", "accession"])
+    keep = set(everything.filings.loc[everything.filings["filing_date"] >= pd.Timestamp(start), "accession"])
     assert 0 < len(keep) < len(everything.filings)
     for name in ("filings", "owners", "transactions", "holdings", "footnotes"):
         full = getattr(everything, name)
@@ -147,6 +156,3 @@ def test_windowed_load_reads_only_recent_partitions_and_loses_no_row(store):
             want.sort_values(key).reset_index(drop=True),
             obj=name,
         )
-    old = "SELECT count(*) AS n FROM filings WHERE filing_date < DATE '2023-04-01'"
-    assert int(store.query(old)["n"].iloc[0]) > 0
-    assert int(store.query_many([old], filed_since="2023q2")[0]["n"].iloc[0]) == 0
