@@ -227,3 +227,24 @@ def test_full_speed_returns_when_the_slow_hour_ends(tmp_path):
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert gaps[0] == pytest.approx(1 / 9)
     assert max(gaps) < 1 / 4.5 - 1e-3 and max_in_window(times) == 9
+
+
+@pytest.mark.parametrize("case", ["nan pause", "too many sends"])
+def test_a_record_that_cannot_be_right_is_read_as_fresh(tmp_path, case):
+    """Guards against a gate file with our magic but impossible content (a NaN time, more sends than it can hold,
+    e.g. a torn write) crashing every request or stalling it: it is read as a fresh record."""
+    from loaders.gate import _FORMAT, _MAGIC, SENDS_KEPT
+
+    clock = FakeClock()
+    now = clock()
+    sends = [
+        now - 0.01 * i for i in range(SENDS_KEPT)
+    ]  # ten sends just now: a real record would make us wait
+    if case == "nan pause":
+        raw = _FORMAT.pack(_MAGIC, SENDS_KEPT, math.nan, 0.0, 0.0, 0.0, *sends)
+    else:
+        raw = _FORMAT.pack(_MAGIC, SENDS_KEPT + 1, 0.0, 0.0, 0.0, 0.0, *sends)
+    path = tmp_path / "locks" / "edgar.gate"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(raw)
+    assert _gate(tmp_path, clock).wait_turn(9) == now  # sent at once: nothing of the bad record was believed
