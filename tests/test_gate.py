@@ -248,3 +248,15 @@ def test_a_record_that_cannot_be_right_is_read_as_fresh(tmp_path, case):
     path.parent.mkdir(parents=True)
     path.write_bytes(raw)
     assert _gate(tmp_path, clock).wait_turn(9) == now  # sent at once: nothing of the bad record was believed
+
+
+def test_the_gate_file_is_opened_once_per_gate(tmp_path):
+    """Guards against a descriptor leak: every send reopening the gate file would exhaust the process's file
+    descriptors over a long sync (tens of thousands of sends)."""
+    clock = FakeClock()
+    gate = _gate(tmp_path, clock)
+    gate.wait_turn(9)
+    first = gate._fd
+    _sends(gate, 5, 9)
+    gate.pause()
+    assert first is not None and gate._fd == first
