@@ -126,7 +126,6 @@ def test_windowed_load_reads_only_recent_partitions_and_loses_no_row(store):
     frames cut to the filings filed since the start, and a query limited to later partitions sees no older row."""
     import datetime as dt
 
-
     everything = load(store, tickers=["ACME"])
     # 2023-11-20: a filing (with a footnote) on the start day itself, and earlier ones of the same quarter
     for start in (dt.date(2023, 6, 1), dt.date(2023, 11, 20)):
