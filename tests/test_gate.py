@@ -260,3 +260,30 @@ def test_the_gate_file_is_opened_once_per_gate(tmp_path):
     _sends(gate, 5, 9)
     gate.pause()
     assert first is not None and gate._fd == first
+
+
+def test_each_block_in_the_slow_hour_halves_again_down_to_a_floor(tmp_path):
+    """Guards against a second 429 during the slow hour resuming at the first halved rate (someone else still
+    uses the budget), against an answer to requests already in flight halving again, and against the rate halving
+    to nothing: 9/s -> 4.5 -> 2.25 -> ... never under 0.5/s; a block after the slow hour starts again at 4.5/s."""
+    from loaders.gate import _State
+
+    clock = FakeClock()
+    gate = _gate(tmp_path, clock)
+
+    def slow_rps() -> float:
+        return _State.unpack((tmp_path / "locks" / "edgar.gate").read_bytes()).slow_rps
+
+    first = gate.block(600)
+    gate.block(600)  # another 429 to a request already in flight: the same block, not a new halving
+    assert slow_rps() == 4.5
+    clock.t = first.until + 10  # in the slow hour
+    gate.block(600)
+    assert slow_rps() == 2.25
+    for _ in range(6):
+        clock.t = gate.pause().until + 10
+        gate.block(600)
+    assert slow_rps() == 0.5
+    clock.t = gate.block(600).until + 3600 + 10  # the slow hour is over
+    gate.block(600)
+    assert slow_rps() == 4.5
