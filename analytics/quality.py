@@ -81,11 +81,15 @@ def far_outside_range(tx: pd.DataFrame) -> pd.Series:
     return (far & price.notna() & low.notna()).fillna(False).astype(bool)
 
 
+def _suspect_by_flags(tx: pd.DataFrame) -> pd.Series:
+    """True for rows flagged with a suspect flag or priced far outside their own footnoted range."""
+    flags = tx["flags"].astype(object).fillna("")
+    return flags.str.contains("|".join(SUSPECT_FLAGS), regex=True) | far_outside_range(tx)
+
+
 def suspect_values(tx: pd.DataFrame) -> pd.Series:
     """True for rows whose value is too doubtful to add to totals (see the module docstring)."""
-    flags = tx["flags"].astype(object).fillna("")
-    flagged = flags.str.contains("|".join(SUSPECT_FLAGS), regex=True) | far_outside_range(tx)
-    return (flagged | price_outliers(tx)).astype(bool)
+    return (_suspect_by_flags(tx) | price_outliers(tx)).astype(bool)
 
 
 def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
@@ -110,10 +114,7 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
         add = extra[name] & ~_flag(tx, name)
         flags = flags.where(~add, (flags + "," + name).str.lstrip(","))
     out = tx.assign(flags=flags.replace("", pd.NA).astype("string"))
-    flagged = out["flags"].astype(object).fillna("").str.contains("|".join(SUSPECT_FLAGS), regex=True)
-    out["suspect"] = (flagged | far_outside_range(out)).astype(
-        bool
-    )  # = suspect_values(tx): price_outlier is set
+    out["suspect"] = _suspect_by_flags(out).astype(bool)  # = suspect_values(tx): price_outlier is flagged
     out["quality"] = quality_notes(out)
     out["joint_owners"] = joint["joint_owners"]
     out["duplicate_of"] = joint["duplicate_of"]
