@@ -167,12 +167,12 @@ def headline(
     """Headline figures over already-filtered transactions: every insider and filing in view, and the $ of
     economic trades (`counted`: joint-filed trades once, suspect values left out unless include_suspect).
     `checked`: with_quality(tx), when the caller has it (saves checking the rows again)."""
+    dups = suspect = pd.Series(False, index=tx.index, dtype=bool)
     if len(tx):
         duplicate_of, suspect_rows = _left_out(tx, checked)
         dups = duplicate_of.notna()
-    else:
-        dups = pd.Series(dtype=bool)
-    suspect = suspect_rows & ~dups if (len(tx) and not include_suspect) else pd.Series(False, index=tx.index)
+        if not include_suspect:
+            suspect = suspect_rows & ~dups
     rows = tx[~dups & ~suspect] if len(tx) else tx
     bought = float(rows.loc[rows["code"] == "P", "value"].sum())
     sales = rows[rows["code"] == "S"]
