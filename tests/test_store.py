@@ -115,3 +115,55 @@ def test_concurrent_writers_and_reader_lose_nothing(tmp_path):
     assert removed > 5
     after = load(store, include_superseded=True)
     assert len(after.transactions) == parsed_rows and len(after.filings) == 19
+
+
+def test_pooled_connection_never_shows_an_older_snapshot(tmp_path):
+    """Guards against the query-connection pool serving views of an older manifest: after a write, the same Store
+    (and a second Store object on the same folder) must see the new rows at once, and the older snapshot's pooled
+    connections must be closed rather than kept."""
+    from loaders import store as store_module
+
+    filings = fixture_filings()
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in filings[:5]])
+    count = "SELECT count(*) AS n FROM filings"
+    assert store.query(count)["n"].iloc[0] == 5
+    first = [k for k in store_module._POOL if k[0] == str(store.table_dir)]
+    assert len(first) == 1 and len(store_module._POOL[first[0]]) == 1  # kept for the next query
+    pooled = store_module._POOL[first[0]][0]
+    assert store.query(count)["n"].iloc[0] == 5
+    assert store_module._POOL[first[0]] == [pooled]  # the second query reused it
+    Store(tmp_path).write([parse_ownership(x, a, d) for a, d, x in filings[5:9]])
+    assert store.query(count)["n"].iloc[0] == 9
+    keys = [k for k in store_module._POOL if k[0] == str(store.table_dir)]
+    assert first[0] not in keys and len(keys) == 1
+    with pytest.raises(Exception, match="closed"):
+        pooled.execute("SELECT 1")
+
+
+def test_failed_query_does_not_poison_the_pool(tmp_path):
+    """Guards against a connection left mid-error (or with a half-bound statement) being handed to the next query:
+    after bad SQL, the next query on the same snapshot answers correctly."""
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()[:3]])
+    with pytest.raises(Exception, match="no_such_column"):
+        store.query("SELECT no_such_column FROM filings")
+    assert store.query("SELECT count(*) AS n FROM filings")["n"].iloc[0] == 3
+
+
+def test_threads_querying_at_once_each_get_their_own_answer(tmp_path):
+    """Guards against two page scripts sharing one pooled DuckDB connection (interleaved results or a crash)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()])
+    truth = store.query("SELECT accession, count(*) AS n FROM transactions GROUP BY 1")
+    expected = dict(zip(truth["accession"], truth["n"], strict=True))
+
+    def ask(acc: str) -> tuple[str, int]:
+        got = store.query("SELECT count(*) AS n FROM transactions WHERE accession = ?", [acc])
+        return acc, int(got["n"].iloc[0])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(ask, list(expected) * 10))
+    assert len(answers) == 10 * len(expected) and all(n == expected[acc] for acc, n in answers)
