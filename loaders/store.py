@@ -697,10 +697,9 @@ class Store:
             raise
         closing = [con]
         with _POOL_LOCK:
+            # an older snapshot of this store: its views name parts that may be gone
             for k in [k for k in _POOL if k[0] == key[0] and k[1] != snapshot]:
-                closing += _POOL.pop(
-                    k
-                )  # an older snapshot of this store: its views name parts that may be gone
+                closing += _POOL.pop(k)
             idle = _POOL.get(key, [])
             if len(idle) < POOL_PER_KEY and (key in _POOL or len(_POOL) < POOL_KEYS):
                 _POOL[key] = [*idle, con]
