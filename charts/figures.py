@@ -481,7 +481,8 @@ def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insid
     if top is None or top.empty:
         return empty_figure(title, "No issuer with net insider buying in range")
     rows = top.sort_values("net").tail(20)
-    labels = rows["ticker"].fillna("").where(rows["ticker"].fillna("").str.len() > 0, rows["issuer_name"])
+    named = rows["issuer_name"].fillna(rows["issuer_cik"].astype(str)).map(lambda n: _short(n, 24))
+    labels = rows["ticker"].fillna("").where(rows["ticker"].fillna("").str.len() > 0, named)
     fig = go.Figure()
     fig.add_bar(y=labels, x=rows["net"], orientation="h", marker_color=BUY, name="Net buying",
                 customdata=rows[["issuer_name", "bought", "sold", "buyers"]].values,
