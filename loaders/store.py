@@ -695,6 +695,9 @@ class Store:
         except BaseException:
             con.close()
             raise
+        if self._snapshot()[0] != raw:  # a write committed meanwhile: nobody will ask for this snapshot again
+            con.close()
+            return
         closing = [con]
         with _POOL_LOCK:
             # an older snapshot of this store: its views name parts that may be gone

@@ -139,6 +139,14 @@ def test_pooled_connection_never_shows_an_older_snapshot(tmp_path):
     assert first[0] not in keys and len(keys) == 1
     with pytest.raises(Exception, match="closed"):
         pooled.execute("SELECT 1")
+    with store._connection(None) as busy:  # a write commits while a query runs: its connection is not kept
+        Store(tmp_path).write([parse_ownership(x, a, d) for a, d, x in filings[9:10]])
+    assert busy not in [
+        c for k, idle in store_module._POOL.items() if k[0] == str(store.table_dir) for c in idle
+    ]
+    with pytest.raises(Exception, match="closed"):
+        busy.execute("SELECT 1")
+    assert store.query(count)["n"].iloc[0] == 10
 
 
 def test_failed_query_does_not_poison_the_pool(tmp_path):
