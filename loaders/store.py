@@ -26,7 +26,8 @@ the map is computed at the end of each write command (or by the first reader) an
 named after the manifest version; the views join it, so `superseded_by` and `amends_accession` are filled.
 
 Queries run in an in-memory DuckDB connection over the listed Parquet files (paths are passed as parameters, never
-spliced into SQL). Views: `filings`, `owners`, `transactions`, `holdings`, `footnotes` (one copy of each filing,
+spliced into SQL). Connections are pooled per snapshot (the manifest's exact bytes) and date window: a page's
+queries after the first skip creating the views; a new snapshot retires the old one's connections. Views: `filings`, `owners`, `transactions`, `holdings`, `footnotes` (one copy of each filing,
 amendments resolved) and `<table>_all` (the same rows; kept for older callers).
 """
 
