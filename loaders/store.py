@@ -72,7 +72,9 @@ _LOCAL = threading.local()
 _POOL: dict[tuple[str, bytes, str | None], list[duckdb.DuckDBPyConnection]] = {}
 _POOL_LOCK = threading.Lock()
 POOL_PER_KEY = 2  # idle connections kept per snapshot and window (two page scripts at once)
-POOL_KEYS = 16  # snapshot x window combinations kept idle, over all stores of the process
+POOL_KEYS = (
+    8  # snapshot x window combinations kept idle over all stores of the process, least recently used out
+)
 
 
 class StoreFull(LoaderError):
@@ -704,10 +706,13 @@ class Store:
             # an older snapshot of this store: its views name parts that may be gone
             for k in [k for k in _POOL if k[0] == key[0] and k[1] != snapshot]:
                 closing += _POOL.pop(k)
-            idle = _POOL.get(key, [])
-            if len(idle) < POOL_PER_KEY and (key in _POOL or len(_POOL) < POOL_KEYS):
-                _POOL[key] = [*idle, con]
+            idle = _POOL.pop(key, [])
+            if len(idle) < POOL_PER_KEY:
+                idle.append(con)
                 closing.remove(con)
+            _POOL[key] = idle  # the most recently used key last
+            while len(_POOL) > POOL_KEYS:  # the least recently used key goes
+                closing += _POOL.pop(next(iter(_POOL)))
         for old in closing:
             old.close()
 

@@ -175,3 +175,18 @@ def test_threads_querying_at_once_each_get_their_own_answer(tmp_path):
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(ask, list(expected) * 10))
     assert len(answers) == 10 * len(expected) and all(n == expected[acc] for acc, n in answers)
+
+
+def test_pool_stays_bounded_and_keeps_the_most_recent_stores(tmp_path):
+    """Guards against the connection pool growing with every store or window a process ever queried (each idle
+    connection is a DuckDB instance), and against a full pool refusing the store in use now."""
+    from loaders import store as store_module
+
+    xml = fixture_filings()[0]
+    stores = [Store(tmp_path / f"s{i}") for i in range(store_module.POOL_KEYS + 2)]
+    for s in stores:
+        s.write([parse_ownership(xml[2], xml[0], xml[1])])
+        assert s.query("SELECT count(*) AS n FROM filings")["n"].iloc[0] == 1
+    folders = {k[0] for k in store_module._POOL}
+    assert len(store_module._POOL) <= store_module.POOL_KEYS
+    assert str(stores[-1].table_dir) in folders and str(stores[0].table_dir) not in folders
