@@ -6,9 +6,13 @@ Row flags come from two places:
   * `price_outlier`: an open-market trade (code P or S, Table I) priced at least OUTLIER_FACTOR times above or
     below the median price of the issuer's other open-market trades of the same security within
     OUTLIER_DAYS days either side (at least OUTLIER_MIN_OTHERS such trades);
+  * `price_conflict`: a purchase and a sale (codes P and S, Table I) of the same security on the same day in one
+    filing priced CONFLICT_FACTOR times apart or more (IGTA 0001213900-23-014092: bought at $1,352.66 and sold at
+    $386.48 a share of a SPAC trading near $10). Nobody buys and sells a security the same day at prices that far
+    apart: a price is a typo, and the filing does not say which, so every P or S row of the pair is marked;
   * `joint_duplicate`: the same trade as reported in another filing (see analytics.flow.joint_duplicates).
 
-A value is **suspect** when the row is flagged implausible_value or price_outlier, or its price is more than
+A value is **suspect** when the row is flagged implausible_value, price_outlier or price_conflict, or its price is more than
 FAR_FACTOR times away from the range its own footnote gives (a unit typo such as $188,139 for $188.14, PANW
 0001209191-23-018495). Suspect rows are left out of flow and headline totals unless the page's toggle includes them;
 milder flags (a price a few cents outside its range, a holdings chain that does not add up) only mark the row.
@@ -25,13 +29,16 @@ OUTLIER_FACTOR = 5.0
 OUTLIER_DAYS = 3
 OUTLIER_MIN_OTHERS = 3
 FAR_FACTOR = 2.0
+CONFLICT_FACTOR = 3.0
 
 REASONS: dict[str, str] = {
     **TRANSACTION_FLAGS,
     "price_outlier": f"price is {OUTLIER_FACTOR:g}x away from the issuer's other trades within {OUTLIER_DAYS} days",
+    "price_conflict": f"a purchase and a sale of this security on the same day in this filing are priced "
+    f"{CONFLICT_FACTOR:g}x apart or more (a price is a typo)",
     "joint_duplicate": "the same trade is reported in another owner's filing (counted once)",
 }
-SUSPECT_FLAGS = ("implausible_value", "price_outlier")
+SUSPECT_FLAGS = ("implausible_value", "price_outlier", "price_conflict")
 
 
 def _flag(tx: pd.DataFrame, name: str) -> pd.Series:
@@ -74,6 +81,34 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
     return out
 
 
+def price_conflicts(tx: pd.DataFrame) -> pd.Series:
+    """True for the P and S rows of a filing's same-day purchase and sale of one security priced CONFLICT_FACTOR
+    times apart or more: a purchase priced that far from one of the sales, or a sale that far from a purchase."""
+    m = (
+        (tx["table"] == "nonDerivative")
+        & tx["code"].isin(["P", "S"])
+        & (tx["price"] > 0)
+        & tx["transaction_date"].notna()
+    ).fillna(False)
+    rows = tx.loc[m, ["accession", "security_title", "transaction_date", "code", "price"]]
+    keys = [
+        rows["accession"],
+        rows["security_title"].fillna("").str.lower().str.strip(),
+        rows["transaction_date"],
+    ]
+    price = rows["price"].astype(float)
+    buys, sales = price.where(rows["code"] == "P"), price.where(rows["code"] == "S")
+    low_buy = buys.groupby(keys, dropna=False).transform("min")
+    high_buy = buys.groupby(keys, dropna=False).transform("max")
+    low_sale = sales.groupby(keys, dropna=False).transform("min")
+    high_sale = sales.groupby(keys, dropna=False).transform("max")
+    is_buy = rows["code"] == "P"
+    far = (price >= CONFLICT_FACTOR * low_sale) | (price * CONFLICT_FACTOR <= high_sale)
+    far_sale = (price >= CONFLICT_FACTOR * low_buy) | (price * CONFLICT_FACTOR <= high_buy)
+    hit = far.where(is_buy, far_sale).fillna(False).astype(bool)
+    return hit.reindex(tx.index, fill_value=False)
+
+
 def far_outside_range(tx: pd.DataFrame) -> pd.Series:
     """True when the price is more than FAR_FACTOR times away from its own footnoted range (a unit typo)."""
     low, high, price = tx["price_low"], tx["price_high"], tx["price"]
@@ -89,7 +124,7 @@ def _suspect_by_flags(tx: pd.DataFrame) -> pd.Series:
 
 def suspect_values(tx: pd.DataFrame) -> pd.Series:
     """True for rows whose value is too doubtful to add to totals (see the module docstring)."""
-    return (_suspect_by_flags(tx) | price_outliers(tx)).astype(bool)
+    return (_suspect_by_flags(tx) | price_outliers(tx) | price_conflicts(tx)).astype(bool)
 
 
 def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
@@ -107,6 +142,7 @@ def with_quality(tx: pd.DataFrame) -> pd.DataFrame:
         )
     extra = pd.DataFrame(index=tx.index)
     extra["price_outlier"] = price_outliers(tx)
+    extra["price_conflict"] = price_conflicts(tx)
     joint = joint_duplicates(tx)
     extra["joint_duplicate"] = joint["duplicate_of"].notna()
     flags = tx["flags"].fillna("")

@@ -199,15 +199,18 @@ ISSUERS_SQL = "SELECT DISTINCT issuer_cik, upper(ticker) AS ticker FROM filings 
 SIGNAL_COLUMNS = ("cmp_class", "first_buy", "largest")
 
 
+INDEX_RULES = 2  # the index build's rules; raised when a rule changes (2: price_conflict), so existing stores rebuild it
+
+
 def snapshot_tag(store) -> str:
-    """A name for the store's current contents: the manifest version where the store has one, else a digest of
-    its part files (a write adds parts, so the tag changes)."""
+    """A name for the store's current contents under the current rules: the manifest version where the store has
+    one, else a digest of its part files (a write adds parts, so the tag changes)."""
     version = getattr(store, "version", None)
     if callable(version):
-        return f"v{version()}"
+        return f"r{INDEX_RULES}v{version()}"
     folder = Path(store.table_dir) / "filings"
     names = sorted(p.name for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
-    return "p" + hashlib.sha1("|".join(names).encode()).hexdigest()[:16]
+    return f"r{INDEX_RULES}p" + hashlib.sha1("|".join(names).encode()).hexdigest()[:16]
 
 
 def _literal(path: Path) -> str:
@@ -242,7 +245,7 @@ def _excluded(store, base: str, folder: Path) -> pd.DataFrame:
     reach pandas: flagged ones, prices far outside their own range, and trades of issuer securities whose prices
     spread by the outlier factor (the only groups where a price outlier can exist)."""
     from analytics.flow import joint_duplicates_sql
-    from analytics.quality import FAR_FACTOR, OUTLIER_FACTOR, suspect_values
+    from analytics.quality import CONFLICT_FACTOR, FAR_FACTOR, OUTLIER_FACTOR, suspect_values
 
     dup_sql = joint_duplicates_sql().strip()
     assert dup_sql.startswith("WITH ")
@@ -256,14 +259,19 @@ def _excluded(store, base: str, folder: Path) -> pd.DataFrame:
     dups = dups[["row_id"]]
     title = "lower(trim(coalesce(security_title, '')))"
     rows = store.query_many([*limits,
-        f"""WITH om AS (SELECT row_id, issuer_cik, security_title, transaction_date, price, price_low, price_high,
-                               flags, "table", code, {title} AS _title FROM {base}),
+        f"""WITH om AS (SELECT row_id, accession, issuer_cik, security_title, transaction_date, price, price_low,
+                               price_high, flags, "table", code, {title} AS _title FROM {base}),
         spread AS (SELECT issuer_cik, _title FROM om WHERE price > 0 AND transaction_date IS NOT NULL
-                   GROUP BY ALL HAVING max(price) >= {OUTLIER_FACTOR} * min(price))
+                   GROUP BY ALL HAVING max(price) >= {OUTLIER_FACTOR} * min(price)),
+        conflict AS (SELECT accession, _title, transaction_date FROM om
+                     WHERE price > 0 AND transaction_date IS NOT NULL AND code IN ('P', 'S')
+                     GROUP BY ALL HAVING count(DISTINCT code) = 2 AND max(price) >= {CONFLICT_FACTOR} * min(price))
         SELECT * EXCLUDE (_title) FROM om
         WHERE regexp_matches(coalesce(flags, ''), 'implausible_value|price_outlier')
            OR (price > {FAR_FACTOR} * price_high OR price * {FAR_FACTOR} < price_low)
-           OR (issuer_cik, _title) IN (SELECT (issuer_cik, _title) FROM spread)"""])[-1]  # fmt: skip
+           OR (issuer_cik, _title) IN (SELECT (issuer_cik, _title) FROM spread)
+           OR (accession, _title, transaction_date) IN (SELECT (accession, _title, transaction_date) FROM conflict)
+        """])[-1]  # fmt: skip
     suspect = (
         rows.loc[suspect_values(rows).to_numpy(dtype=bool), ["row_id"]] if len(rows) else rows[["row_id"]]
     )

@@ -515,3 +515,24 @@ def test_issuer_filing_ticker_none_is_named_not_labelled_none(tmp_path):
     assert top["ticker"].iloc[0] == "LSTD" and pd.isna(top["ticker"].iloc[1])
     bars = figures.top_issuers_figure(top).data[0]
     assert set(bars.y) == {"LSTD", "Nameless Holdings Trust"}
+
+
+def test_market_index_leaves_out_a_same_day_buy_and_sale_far_apart_0001213900_23_014092(tmp_path):
+    """Guards against the market index (its SQL pre-selection of rows that can be suspect) missing the rule of
+    analytics.quality.price_conflicts: IGTA's filing, buying a SPAC at $1,352.66 and selling at $386.48 the same
+    day, made it the market's second-largest net buyer. Left out by default, back with the toggle."""
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import JANE, Tx, form_xml
+
+    s = Store(tmp_path / "data")
+    igta = form_xml(issuer=(1866838, "Inception Growth Acquisition Ltd", "IGTA"), owners=[JANE], period="2023-02-17",
+                    transactions=[Tx("2023-02-17", "P", 140_000, 1352.66, "A", 2_507_500),
+                                  Tx("2023-02-17", "S", 40_000, 386.48, "D", 2_467_500)])  # fmt: skip
+    other = form_xml(issuer=(6666666, "Listed Corp", "LSTD"), owners=[JANE], period="2023-02-17",
+                     transactions=[Tx("2023-02-17", "P", 1_000, 10.0, "A", 5_000)])  # fmt: skip
+    s.write([parse_ownership(igta, "0001213900-23-014092", "2023-02-23"),
+             parse_ownership(other, "0006666666-23-000001", "2023-02-21")])  # fmt: skip
+    assert list(market.top_issuers(s)["ticker"]) == ["LSTD"]
+    back = market.top_issuers(s, include_suspect=True)
+    assert list(back["ticker"]) == ["IGTA", "LSTD"]
+    assert back["net"].iloc[0] == pytest.approx(140_000 * 1352.66 - 40_000 * 386.48)

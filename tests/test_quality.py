@@ -260,3 +260,61 @@ def test_summary_counts_left_out_rows_and_sorts_left_out_first():
         ("date_after_filing", "counted", 1),
         ("holdings_mismatch", "1 left out", 3),
     ]
+
+
+def test_same_day_buy_and_sale_far_apart_is_suspect_0001213900_23_014092():
+    """Guards against IGTA 0001213900-23-014092 counting as $189 M of insider buying: one filing buys 140,000
+    shares of a SPAC at $1,352.66 and sells 40,000 at $386.48 the same day (it traded near $10). A buy and a sale
+    of one security on one day priced 3x apart cannot both be right and the filing does not say which is wrong,
+    so both rows are suspect, marked with a plain reason, and left out of totals."""
+    tx = _tx([("2023-02-23", [Tx("2023-02-17", "P", 140_000, 1352.66, "A", 2_507_500),
+                              Tx("2023-02-17", "S", 40_000, 386.48, "D", 2_467_500)], {})])  # fmt: skip
+    assert list(quality.price_conflicts(tx)) == [True, True]
+    assert list(quality.suspect_values(tx)) == [True, True]
+    checked = quality.with_quality(tx)
+    assert list(checked["suspect"]) == [True, True] and checked["flags"].str.contains("price_conflict").all()
+    assert checked["quality"].str.contains("priced 3x apart or more").all()
+    summary = quality.quality_summary(tx, checked).set_index("flag")
+    assert (
+        summary.loc["price_conflict", "rows"] == 2 and summary.loc["price_conflict", "totals"] == "left out"
+    )
+
+
+def test_price_conflict_needs_a_buy_and_a_sale_of_one_security_on_one_day_in_one_filing():
+    """Guards against the conflict rule dropping real trades: sales alone spread 2.5x in a day (NIR
+    0001209191-23-021547, a de-SPAC's $4.88-$12.00 day), penny-stock purchases 4x apart (ETST
+    0001493152-23-003610), a buy and a sale under 3x apart, on different days, of different securities or in
+    different filings all count; exactly 3x apart is a conflict either way round."""
+
+    def conflicts(filings) -> list[bool]:
+        return list(quality.price_conflicts(_tx(filings)))
+
+    assert conflicts([("2023-03-29", [Tx("2023-03-27", "S", 10, 4.88, "D", 90),
+                                      Tx("2023-03-27", "S", 10, 12.00, "D", 80)], {})]) == [False, False]  # fmt: skip
+    assert conflicts([("2023-02-07", [Tx("2023-02-03", "P", 10, 0.01, "A", 10),
+                                      Tx("2023-02-03", "P", 10, 0.04, "A", 20)], {})]) == [False, False]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 29.99, "A", 10),
+                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 10.0, "A", 10),
+                                      Tx("2023-02-17", "S", 5, 30.0, "D", 5)], {})]) == [True, True]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 30.0, "A", 10),
+                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [True, True]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-16", "P", 10, 100.0, "A", 10),
+                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 100.0, "A", 10),
+                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5, title="Warrants")], {})]) == [False, False]  # fmt: skip
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 100.0, "A", 10)], {}),
+                      ("2023-02-23", [Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
+    # only the rows far from the other side: a second sale near the purchase price is not marked
+    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 10.0, "A", 10), Tx("2023-02-17", "S", 5, 10.5, "D", 5),
+                                      Tx("2023-02-17", "S", 5, 95.0, "D", 0)], {})]) == [True, False, True]  # fmt: skip
+
+
+def test_igta_filing_from_the_corpus_is_left_out_0001213900_23_014092():
+    """Guards against the rule missing the real filing as EDGAR serves it (parsed from the shared corpus)."""
+    from tests.conftest import need_corpus
+
+    path = need_corpus() / "form4" / "0001213900-23-014092.xml"
+    parsed = parse_ownership(path.read_bytes(), "0001213900-23-014092", "2023-02-23")
+    tx = conform(parsed.transactions, "transactions")
+    assert list(tx["code"]) == ["P", "S"] and list(quality.suspect_values(tx)) == [True, True]
