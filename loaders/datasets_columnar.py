@@ -88,11 +88,17 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([""] * len(frame), index=frame.index, dtype=object)
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of s, so that a per-value function runs once per distinct value (NaN -> None)."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes, [None if isinstance(u, float) and u != u else u for u in uniq]
+
+
 def _mapped(s: pd.Series, fn) -> pd.Series:
     """fn applied once per distinct value (same index as s)."""
-    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    codes, uniq = _distinct(s)
     out = np.empty(len(uniq), dtype=object)
-    out[:] = [fn(None if isinstance(u, float) and u != u else u) for u in uniq]
+    out[:] = [fn(u) for u in uniq]
     return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=s.index, dtype=object)
 
 
@@ -162,23 +168,24 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
         file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
         for file in _ROW_FILES
     }
-    tx = pd.concat([parts["NONDERIV_TRANS"], parts["DERIV_TRANS"]], ignore_index=True)
-    hold = pd.concat([parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"]], ignore_index=True)
-    tx = _nulls(tx.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
-    hold = _nulls(hold.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
+    tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
+    hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
     frames = _derive(filings, owners, tx, hold, notes, has_checkbox)
     rows = {t: len(f) for t, f in frames.items()}
     return Quarter(frames, len(frames["filings"]), rows, problems, missing)
 
 
-def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns only one of the concatenated tables has (derivative terms) hold None, not NaN, elsewhere."""
-    for col in frame.columns:
-        if col not in ("_f", "_t", "seq") and frame[col].dtype == object and frame[col].isna().any():
-            frame[col] = frame[col].where(frame[col].notna(), None)
-        elif frame[col].dtype == float and col not in ("_f", "_t", "seq"):
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    return frame
+def _stack(*parts: pd.DataFrame) -> pd.DataFrame:
+    """The row tables' parts as one frame in filing, table, SK order; a column only some parts have (derivative
+    terms) holds None elsewhere."""
+    parts = tuple(p for p in parts if len(p)) or parts[:1]
+    cols = dict.fromkeys(c for p in parts for c in p.columns)
+    arrays = {
+        c: np.concatenate([p[c].to_numpy() if c in p else np.full(len(p), None, dtype=object) for p in parts])
+        for c in cols
+    }
+    order = np.lexsort((arrays["seq"], arrays["_t"], arrays["_f"]))
+    return pd.DataFrame({c: a[order] for c, a in arrays.items()})
 
 
 def _filings(sub: pd.DataFrame, accs: pd.Series, has_checkbox: bool, sigs: pd.DataFrame) -> pd.DataFrame:
@@ -358,16 +365,13 @@ def _footnote_ids(rows: pd.DataFrame, fn_cols: list[str]) -> np.ndarray:
     if not fn_cols:
         return out
     values = rows[fn_cols].to_numpy(dtype=object)
-    has = (values != "").any(axis=1)
-    for i in np.flatnonzero(has):
-        ids: list[str] = []
-        for value in values[i]:
-            if value:
-                for fid in value.split(","):
-                    fid = fid.strip()
-                    if fid and fid not in ids:
-                        ids.append(fid)
-        out[i] = ",".join(ids) or None
+    joined: dict[tuple, str | None] = {}  # rows repeat a few patterns ("F1", "F1,F2"): each is parsed once
+    for i in np.flatnonzero((values != "").any(axis=1)):
+        key = tuple(values[i])
+        if key not in joined:
+            ids = [fid for value in key if value for fid in (x.strip() for x in value.split(",")) if fid]
+            joined[key] = ",".join(dict.fromkeys(ids)) or None
+        out[i] = joined[key]
     return out
 
 
@@ -430,13 +434,11 @@ def _text_matters(text) -> bool:
 def _amounts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(value or NaN, not plain): derive.amount once per distinct text; not plain = out of range, or text given that
     is not a number (the derivation flags both)."""
-    uniq = pd.unique(s.to_numpy(dtype=object))
-    got = {}
-    for u in uniq:
-        x, bad = derive.amount(u)
-        got[u] = (np.nan if x is None else x, bad or (u is not None and x is None))
-    pairs = [got[v] for v in s.to_numpy(dtype=object)]
-    return np.array([p[0] for p in pairs], dtype=float), np.array([p[1] for p in pairs], dtype=bool)
+    codes, uniq = _distinct(s)
+    got = [derive.amount(u) for u in uniq]
+    x = np.array([np.nan if v is None else v for v, _ in got], dtype=float)
+    bad = np.array([b or (u is not None and v is None) for u, (v, b) in zip(uniq, got, strict=True)], dtype=bool)
+    return x[codes], bad[codes]
 
 
 def _numbers(s: pd.Series) -> np.ndarray:
@@ -449,17 +451,11 @@ def _numbers(s: pd.Series) -> np.ndarray:
 def _days(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(datetime64[D] or NaT, far) from text: derive.to_date once per distinct text; far = a real date outside the
     storable years (the derivation flags it)."""
-    uniq = pd.unique(s.to_numpy(dtype=object))
-    got = {u: (derive.to_date(u) if u is not None else None) for u in uniq}
-    far = {u: bool(u) and derive.date_out_of_range(u) for u in uniq}
-    vals = s.map(got)
-    return (
-        np.array(
-            [np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in vals],
-            dtype="datetime64[D]",
-        ),
-        s.map(far).to_numpy(dtype=bool),
-    )
+    codes, uniq = _distinct(s)
+    dates = [derive.to_date(u) if u is not None else None for u in uniq]
+    day = np.array([np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in dates], "datetime64[D]")
+    far = np.array([bool(u) and derive.date_out_of_range(u) for u in uniq], dtype=bool)
+    return day[codes], far[codes]
 
 
 def _letters(s: pd.Series) -> np.ndarray:
