@@ -141,8 +141,8 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
         if t == "SUBMISSION" or t not in children or children[t].empty:
             continue
         keys = pd.unique(_col(children[t], "ACCESSION_NUMBER").to_numpy(dtype=object))
-        stray = [k for k in keys if k not in pos.index]
-        if stray:
+        stray = keys[~pd.Index(keys).isin(pos.index)]
+        if len(stray):
             problems.append(f"{t}: {len(stray)} accession(s) not in SUBMISSION (left out), e.g. {stray[0]}")
 
     def rows_of(t: str) -> pd.DataFrame:
