@@ -666,17 +666,11 @@ def _derive(
     ]
     # -- the per-filing derivation for the rest, then both parts in the reader's order
     ref = _reference(fil, t, h, notes, complex_f)
-    keep_f = ~complex_f
     frames = {
-        "filings": _merge(fil, keep_f, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
+        "filings": _merge(fil, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
         "owners": conform(owners, "owners") if len(owners) else empty("owners"),
-        "transactions": _merge(simple_tx, keep_f[tf], ref["transactions"], "transactions"),
-        "holdings": _merge(
-            simple_hold,
-            keep_f[h["_f"].to_numpy()] if len(h) else np.zeros(0, bool),
-            ref["holdings"],
-            "holdings",
-        ),  # fmt: skip
+        "transactions": _merge(simple_tx, ref["transactions"], "transactions"),
+        "holdings": _merge(simple_hold, ref["holdings"], "holdings"),
         "footnotes": (
             conform(
                 pd.DataFrame(
@@ -695,17 +689,20 @@ def _derive(
     return frames
 
 
-def _merge(simple: pd.DataFrame, keep: np.ndarray, derived: tuple, name: str) -> pd.DataFrame:
-    """The simple rows (keep) and the per-filing derivation's rows (derived = (frame, positions)), in order."""
+def _merge(simple: pd.DataFrame, derived: tuple, name: str) -> pd.DataFrame:
+    """The simple rows, with the per-filing derivation's rows (derived = (frame, positions)) in their places."""
     done, where = derived
-    if not len(simple) and not len(where):
+    if not len(simple):
         return empty(name)
-    kept = conform(simple[keep], name) if keep.any() else empty(name)
+    out = conform(simple, name)
     if not len(where):
-        return kept
-    order = np.concatenate([np.flatnonzero(keep), where])
-    both = pd.concat([kept, done], ignore_index=True)
-    return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        return out
+    columns = {}
+    for col in out.columns:
+        values = out[col].array
+        values[where] = done[col].array
+        columns[col] = values
+    return pd.DataFrame(columns, copy=False)
 
 
 # every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no
