@@ -421,10 +421,6 @@ def _unverified(
 
 
 # ---------------------------------------------------------------------------------------------- the derivation
-def _in_range(d) -> bool:
-    return d is not None and derive.MIN_YEAR <= d.year <= derive.MAX_YEAR
-
-
 def _text_matters(text) -> bool:
     """True when a footnote or the remarks can change the 10b5-1 columns: it mentions Rule 10b5-1 (status,
     adoption date; `adoption` needs a mention too). Price ranges are read here, per row (_price_ranges)."""
@@ -479,16 +475,15 @@ def _derive(
     text_f = np.zeros(n, dtype=bool)
     text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
     text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
-    fdate_obj = filings["filing_date"].to_numpy(dtype=object)
-    period_obj = filings["period_of_report"].to_numpy(dtype=object)
-    for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission"):
-        vals = filings[col].to_numpy(dtype=object)
-        ok = np.array([v is None or _in_range(v) for v in vals], dtype=bool)
-        complex_f |= ~ok
-    complex_f |= np.array([v is None for v in fdate_obj], dtype=bool)  # filing date falls back
-    fdate = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in fdate_obj])
-    period = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in period_obj])
-    fdate, period = fdate.astype("datetime64[D]"), period.astype("datetime64[D]")
+    days = {
+        col: np.array(filings[col].to_numpy(dtype=object), dtype="datetime64[D]")  # None -> NaT
+        for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission")
+    }
+    for day in days.values():
+        year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+        complex_f |= ~np.isnat(day) & ((year < derive.MIN_YEAR) | (year > derive.MAX_YEAR))
+    fdate, period = days["filing_date"], days["period_of_report"]
+    complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
     note_text = {
@@ -574,20 +569,9 @@ def _derive(
         plan = [plans[k] for k in zip(code, box[tf], strict=True)]
         if text_f.any():
             _text_plans(plan, t, hold, notes, filings, text_f, code, tdate)
-        flags = [
-            ",".join(
-                x
-                for x, on in (
-                    ("date_after_filing", a),
-                    ("implausible_value", b),
-                    ("tenb51_conflict", p[3]),
-                    ("price_outside_range", c),
-                )
-                if on
-            )
-            or None
-            for a, b, p, c in zip(after, implausible, plan, outside, strict=True)
-        ]
+        conflict = np.array([p[3] for p in plan], dtype=bool)
+        on = np.column_stack([after, implausible, conflict, outside]).astype(np.int64)
+        flags = _FLAG_SETS[on @ (1 << np.arange(len(_TX_FLAGS)))]
         chain = _chain_breaks(
             tf,
             t["table"].to_numpy(dtype=object),
@@ -687,6 +671,14 @@ def _derive(
         ),
     }
     return frames
+
+
+_TX_FLAGS = ("date_after_filing", "implausible_value", "tenb51_conflict", "price_outside_range")
+# the flags text of every combination, indexed by its bits (bit j = _TX_FLAGS[j] is on)
+_FLAG_SETS = np.array(
+    [",".join(x for j, x in enumerate(_TX_FLAGS) if k >> j & 1) or None for k in range(1 << len(_TX_FLAGS))],
+    dtype=object,
+)
 
 
 def _merge(simple: pd.DataFrame, derived: tuple, name: str) -> pd.DataFrame:
