@@ -410,13 +410,9 @@ def _unverified(
             if not is_field or fsum.iat[gi, j] > 0:
                 cols.update(_AFFECTS["footnote_ids"])
         per_filing[int(sums.index[gi])] = sorted(cols)
-    out = np.empty(len(f), dtype=object)
-    cache: dict[tuple, str | None] = {}
-    for i, (fi, a) in enumerate(zip(f, also, strict=True)):
-        ck = (fi if fi in per_filing else -1, a)
-        if ck not in cache:
-            cache[ck] = ",".join(sorted(base_sets[a].union(per_filing.get(fi, ())))) or None
-        out[i] = cache[ck]
+    out = np.array([",".join(sorted(s)) or None for s in base_sets], dtype=object)[also]
+    for i in np.flatnonzero(np.isin(f, list(per_filing))):
+        out[i] = ",".join(sorted(base_sets[also[i]].union(per_filing[f[i]]))) or None
     return out
 
 
