@@ -251,11 +251,10 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
     }
     title = _stripped(_col(rows, "RPTOWNER_TITLE"))
     other = _stripped(_col(rows, "RPTOWNER_TXT"))
-    combos = pd.DataFrame({**flags, "t": title, "o": other})
-    role = [
-        derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5])
-        for r in combos.itertuples(index=False, name=None)
-    ]
+    # owners share a few relationships and titles: each combination is worded once
+    keys = list(zip(*(flags[k].to_numpy(dtype=bool).tolist() for k in _OWNER_FLAGS), title, other, strict=True))
+    roles = {r: derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5]) for r in set(keys)}
+    role = [roles[r] for r in keys]
     out = pd.DataFrame(
         {
             "accession": accs.to_numpy(dtype=object)[rows["_f"].to_numpy()],
