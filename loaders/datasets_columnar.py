@@ -481,9 +481,9 @@ def _derive(
     complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
-    note_text = {
-        (int(a), i): t for a, i, t in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True)
-    }
+    note_text = dict(
+        zip(zip(notes["_f"].tolist(), notes["footnote_id"].tolist()), notes["text"].tolist(), strict=True)
+    )
 
     def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
@@ -512,9 +512,9 @@ def _derive(
             deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
         )
         texts = np.full(len(rows), None, dtype=object)
-        for i, (fi, ids) in enumerate(zip(f, rows["footnote_ids"].to_numpy(dtype=object), strict=True)):
+        for i, (fi, ids) in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
             if ids:
-                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((int(fi), k)))]
+                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((fi, k)))]
                 texts[i] = "\n".join(got) or None
         out["footnotes"] = texts
         out["_far"] = deriv & (ex_far | exp_far)
