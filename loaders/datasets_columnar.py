@@ -252,7 +252,9 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
     title = _stripped(_col(rows, "RPTOWNER_TITLE"))
     other = _stripped(_col(rows, "RPTOWNER_TXT"))
     # owners share a few relationships and titles: each combination is worded once
-    keys = list(zip(*(flags[k].to_numpy(dtype=bool).tolist() for k in _OWNER_FLAGS), title, other, strict=True))
+    keys = list(
+        zip(*(flags[k].to_numpy(dtype=bool).tolist() for k in _OWNER_FLAGS), title, other, strict=True)
+    )
     roles = {r: derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5]) for r in set(keys)}
     role = [roles[r] for r in keys]
     out = pd.DataFrame(
@@ -428,7 +430,9 @@ def _amounts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniq = _distinct(s)
     got = [derive.amount(u) for u in uniq]
     x = np.array([np.nan if v is None else v for v, _ in got], dtype=float)
-    bad = np.array([b or (u is not None and v is None) for u, (v, b) in zip(uniq, got, strict=True)], dtype=bool)
+    bad = np.array(
+        [b or (u is not None and v is None) for u, (v, b) in zip(uniq, got, strict=True)], dtype=bool
+    )
     return x[codes], bad[codes]
 
 
@@ -444,7 +448,9 @@ def _days(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     storable years (the derivation flags it)."""
     codes, uniq = _distinct(s)
     dates = [derive.to_date(u) if u is not None else None for u in uniq]
-    day = np.array([np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in dates], "datetime64[D]")
+    day = np.array(
+        [np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in dates], "datetime64[D]"
+    )
     far = np.array([bool(u) and derive.date_out_of_range(u) for u in uniq], dtype=bool)
     return day[codes], far[codes]
 
@@ -481,9 +487,8 @@ def _derive(
     complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
-    note_text = dict(
-        zip(zip(notes["_f"].tolist(), notes["footnote_id"].tolist()), notes["text"].tolist(), strict=True)
-    )
+    keys = zip(notes["_f"].tolist(), notes["footnote_id"].tolist(), strict=True)
+    note_text = dict(zip(keys, notes["text"].tolist(), strict=True))
 
     def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""

@@ -802,7 +802,8 @@ class Store:
 def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
     """Fill the store's own columns: source, first_owner_cik and row_kinds on filings, issuer_cik on owners and
     footnotes (so every table can be pruned by issuer)."""
-    out = {t: f.copy(deep=False) for t, f in frames.items()}  # new columns only; conform below copies the data
+    # shallow copies: enrich only adds columns, and conform below copies the data
+    out = {t: f.copy(deep=False) for t, f in frames.items()}
     for t in TABLES:
         out[t]["source"] = pd.Series(source, index=out[t].index, dtype="string")
     filings, owners = out["filings"], out["owners"]
@@ -815,7 +816,7 @@ def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFra
         ]
     ).dropna()
     kinds: dict[str, list[str]] = {}
-    for accession, kind in sorted(set(zip(pairs["accession"].to_numpy(object), pairs["k"].to_numpy(object)))):
+    for accession, kind in sorted(set(zip(pairs["accession"].tolist(), pairs["k"].tolist(), strict=True))):
         kinds.setdefault(accession, []).append(kind)
     joined = {a: ",".join(k) for a, k in kinds.items()}
     filings["row_kinds"] = filings["accession"].map(joined).astype("string")

@@ -154,7 +154,9 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     original-submission date in year 9999, remarks naming a plan, a footnote of an accession SUBMISSION lacks
     (named in the problems, left out)."""
     got = _assert_same(_odd_quarter(), "odd")
-    assert got.problems == ["FOOTNOTES: 1 accession(s) not in SUBMISSION (left out), e.g. 0000000009-23-000009"]
+    assert got.problems == [
+        "FOOTNOTES: 1 accession(s) not in SUBMISSION (left out), e.g. 0000000009-23-000009"
+    ]
     tx = got.frames["transactions"]
     assert len(tx) == 9 and got.frames["owners"]["accession"].tolist().count("0000000001-23-000001") == 2
     assert tx["flags"].notna().sum() >= 5 and tx["price_low"].notna().sum() == 2
