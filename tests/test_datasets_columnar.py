@@ -65,13 +65,14 @@ _SUB = (
 def _odd_quarter() -> bytes:
     """Three filings with the values that send a filing down each branch: the first is derived column by column
     (checkbox on a grant, ranges "respectively", a price outside its range, late, implausible, after the filing),
-    the other two by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
-    holdings chain that breaks)."""
+    the others by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
+    holdings chain that breaks; a filing whose only odd value is its original-submission date in year 9999)."""
     sub = [
         _SUB,
         "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t\t\t0\t\t\t4\t0000000042\tWiley\twly\t\t1",
         "0000000001-23-000002\t\t03-MAY-2023\t\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\tSold under a 10b5-1 plan\t",
         "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4\t0000000042\tWiley\tWLY\t\ttrue",
+        "0000000001-23-000004\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\t\t",
     ]
     z = zipfile.ZipFile(io.BytesIO(_tiny_zip(sub)))
     members = {n: z.read(n).decode() for n in z.namelist()}
