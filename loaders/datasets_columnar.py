@@ -117,8 +117,15 @@ def _sk_sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_datetime(values) -> np.ndarray:
-    """dates / None -> datetime64[ns] (NaT for None)."""
-    return pd.to_datetime(pd.Series(list(values), dtype=object), errors="coerce").to_numpy("datetime64[ns]")
+    """dates / None -> datetime64[ns] (NaT for None), converted once per distinct date."""
+    codes, uniq = _distinct(pd.Series(list(values), dtype=object))
+    return pd.to_datetime(pd.Series(uniq, dtype=object), errors="coerce").to_numpy("datetime64[ns]")[codes]
+
+
+def _as_days(s: pd.Series) -> np.ndarray:
+    """dates / None -> datetime64[D] (NaT for None), converted once per distinct date."""
+    codes, uniq = _distinct(s)
+    return np.array(uniq, dtype="datetime64[D]")[codes]
 
 
 # ---------------------------------------------------------------------------------------------- the quarter
@@ -477,7 +484,7 @@ def _derive(
     text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
     text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
     days = {
-        col: np.array(filings[col].to_numpy(dtype=object), dtype="datetime64[D]")  # None -> NaT
+        col: _as_days(filings[col])
         for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission")
     }
     for day in days.values():
