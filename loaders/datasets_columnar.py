@@ -85,7 +85,7 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column as str ('' when the table lacks it)."""
     if name in frame.columns:
         return frame[name]
-    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
 
 
 def _distinct(s: pd.Series) -> tuple[np.ndarray, list]:
@@ -369,18 +369,19 @@ def _rows(
 
 def _footnote_ids(rows: pd.DataFrame, fn_cols: list[str]) -> np.ndarray:
     """datasets._footnote_ids per row: every id of the row's *_FN columns, in column order, once."""
-    out = np.full(len(rows), None, dtype=object)
     if not fn_cols:
-        return out
-    values = rows[fn_cols].to_numpy(dtype=object)
-    joined: dict[tuple, str | None] = {}  # rows repeat a few patterns ("F1", "F1,F2"): each is parsed once
-    for i in np.flatnonzero((values != "").any(axis=1)):
-        key = tuple(values[i])
-        if key not in joined:
-            ids = [fid for value in key if value for fid in (x.strip() for x in value.split(",")) if fid]
-            joined[key] = ",".join(dict.fromkeys(ids)) or None
-        out[i] = joined[key]
-    return out
+        return np.full(len(rows), None, dtype=object)
+    # rows repeat a few patterns ("F1", "F1,F2"): number each distinct combination of the columns' values, parse once
+    pattern = np.zeros(len(rows), dtype=np.int64)
+    for col in fn_cols:
+        codes, uniq = pd.factorize(rows[col].to_numpy(dtype=object))
+        pattern, _ = pd.factorize(pattern * (len(uniq) + 1) + codes + 1)
+    _, first, which = np.unique(pattern, return_index=True, return_inverse=True)
+    parsed = np.full(len(first), None, dtype=object)
+    for j, key in enumerate(rows[fn_cols].to_numpy(dtype=object)[first]):
+        ids = [fid for value in key if value for fid in (x.strip() for x in value.split(",")) if fid]
+        parsed[j] = ",".join(dict.fromkeys(ids)) or None
+    return parsed[which]
 
 
 def _unverified(
@@ -409,18 +410,23 @@ def _unverified(
     base_sets = [set(), set(_PLAN_COLUMNS)]
     if no_notes:
         base_sets = [s | set(_NO_FOOTNOTES) for s in base_sets]
-    per_filing: dict[int, list[str]] = {}
+    fsums = fsum.to_numpy()
+    per_filing: dict[int, set[str]] = {}
     for gi in np.flatnonzero(mixed.any(axis=1)):
         cols: set[str] = set()
         for j in np.flatnonzero(mixed[gi]):
             affects, is_field = checks[j][2], checks[j][3]
             cols.update(affects)
-            if not is_field or fsum.iat[gi, j] > 0:
+            if not is_field or fsums[gi, j] > 0:
                 cols.update(_AFFECTS["footnote_ids"])
-        per_filing[int(sums.index[gi])] = sorted(cols)
+        per_filing[int(sums.index[gi])] = cols
     out = np.array([",".join(sorted(s)) or None for s in base_sets], dtype=object)[also]
+    texts: dict[tuple[int, int], str | None] = {}  # per filing and base set
     for i in np.flatnonzero(np.isin(f, list(per_filing))):
-        out[i] = ",".join(sorted(base_sets[also[i]].union(per_filing[f[i]]))) or None
+        key = (int(f[i]), int(also[i]))
+        if key not in texts:
+            texts[key] = ",".join(sorted(base_sets[key[1]] | per_filing[key[0]])) or None
+        out[i] = texts[key]
     return out
 
 
