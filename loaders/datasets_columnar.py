@@ -738,18 +738,18 @@ def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
             notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True
         )
     }
-    with_notes = {f for f, _ in by_note}
     tf = t["_f"].to_numpy()
     ids_all = t["footnote_ids"].to_numpy(dtype=object)
     row_ids = t["row_id"].to_numpy(dtype=object)
+    # the rows with footnotes in filings with a range in a footnote
+    rows = np.flatnonzero(np.isin(tf, [f for f, _ in by_note]) & pd.notna(ids_all))
     pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
-    for fi, ids, rid in zip(tf, ids_all, row_ids, strict=True):
-        if ids and fi in with_notes:
-            for k in ids.split(","):
-                if k:
-                    pointing.setdefault((int(fi), k), []).append(rid)
+    for fi, ids, rid in zip(tf[rows].tolist(), ids_all[rows].tolist(), row_ids[rows].tolist(), strict=True):
+        for k in ids.split(","):
+            if k:
+                pointing.setdefault((fi, k), []).append(rid)
     tol = derive.RANGE_TOLERANCE
-    for j in np.flatnonzero([bool(ids) and fi in with_notes for fi, ids in zip(tf, ids_all, strict=True)]):
+    for j in rows[[bool(ids) for ids in ids_all[rows]]]:
         fi, p = int(tf[j]), price[j]
         known = p == p  # not NaN
         found, fallback = None, None
@@ -808,17 +808,16 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
     plan context, _plan and _adoption), in place in `plan`."""
     tf = t["_f"].to_numpy()
     by_f: dict[int, dict[str, str]] = {}
-    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
-        if text_f[fi]:
-            by_f.setdefault(int(fi), {})[k] = v
+    sel = text_f[notes["_f"].to_numpy()]
+    for fi, k, v in zip(*(notes[c][sel].tolist() for c in ("_f", "footnote_id", "text")), strict=True):
+        by_f.setdefault(fi, {})[k] = v
     refs: dict[int, set[str]] = {}
     for frame in (t, hold):
         if len(frame):
-            for fi, ids in zip(
-                frame["_f"].to_numpy(), frame["footnote_ids"].to_numpy(dtype=object), strict=True
-            ):
-                if ids and text_f[fi]:
-                    refs.setdefault(int(fi), set()).update(k for k in ids.split(",") if k)
+            sel = text_f[frame["_f"].to_numpy()]
+            for fi, ids in zip(frame["_f"][sel].tolist(), frame["footnote_ids"][sel].tolist(), strict=True):
+                if ids:
+                    refs.setdefault(fi, set()).update(k for k in ids.split(",") if k)
     ctxs: dict[int, derive._Filing] = {}
     ids_all = t["footnote_ids"].to_numpy(dtype=object)
     days = tdate.astype(object)
