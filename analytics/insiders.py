@@ -170,12 +170,16 @@ def transactions_table(tx: pd.DataFrame, checked: pd.DataFrame | None = None) ->
     if tx.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
     rng = tx["price_low"].map(lambda v: f"{v:,.2f}") + "\u2013" + tx["price_high"].map(lambda v: f"{v:,.2f}")
-    urls = list(map(filing_url, tx["issuer_cik"], tx["accession"]))
+    pairs = tx[["issuer_cik", "accession"]].drop_duplicates()  # one link per filing, not per row
+    links = dict(
+        zip(pairs["accession"], map(filing_url, pairs["issuer_cik"], pairs["accession"]), strict=True)
+    )
+    urls = tx["accession"].map(links)
     checked = checked_for(tx, checked)
     frame = tx.assign(
         plan=plan_state(tx).map({"yes": "Yes", "no": "No", "unknown": "Unknown"}),
         price_range=rng.where(tx["price_low"].notna()),
-        filing_url=pd.Series(urls, index=tx.index, dtype="string"),
+        filing_url=urls.astype("string"),
         value=tx["value"].round(2),  # cents: shares x price carries float noise (1307004.1849999998)
         flags=checked["flags"],
         quality=checked["quality"],

@@ -26,6 +26,7 @@ import pandas as pd
 
 from analytics import signals
 from analytics.market_filters import MarketFilters
+from loaders.frames import symbols
 from loaders.parser import filing_url
 from loaders.store import Store
 
@@ -477,7 +478,7 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
         return pd.DataFrame(columns=cols)
     wsql, params = where
     n = max(1, min(500, int(n)))
-    return _query(
+    top = _query(
         store,
         f"""{_with(signals.ensure_index(store))}
         SELECT t.issuer_cik, arg_max(t.ticker, t.filing_date) AS ticker,
@@ -491,6 +492,9 @@ def top_issuers(store: Store, where: Where = NO_FILTER, n: int = 20, include_sus
         GROUP BY t.issuer_cik HAVING net > 0 ORDER BY net DESC, t.issuer_cik LIMIT {n}""",
         params,
     )[cols]
+    # "NONE", "N/A"... as filed name no symbol: left blank, so the chart and table name the issuer instead
+    listed = top["ticker"].map(lambda t: bool(symbols(t)), na_action="ignore").fillna(False).astype(bool)
+    return top.assign(ticker=top["ticker"].where(listed))
 
 
 # ---------------------------------------------------------------------------------------------- cluster buys

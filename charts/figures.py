@@ -224,8 +224,26 @@ def holdings_figure(
     fig = go.Figure()
     order = points.groupby("series")["shares_owned"].max().sort_values(ascending=False).index[:max_series]
     last_day = points["date"].max()
+    shown = points[points["series"].isin(order)]
+    # every per-point array is built once over the shown points, then cut per series (issue 9: doing it per series
+    # made this chart one of the slowest parts of a large issuer's page); numbers as one float array and words as
+    # one string per point, because plotly deep-copies object arrays element by element
+    trades = shown[shown["kind"] == "trade"]
+    plan = (
+        trades["is_10b5_1"].map({True: "10b5-1 plan", False: "discretionary"}).fillna("plan status unknown")
+    )
+    numbers = trades[["shares", "price"]].to_numpy(dtype=float, na_value=np.nan)
+    text = (trades["code"].fillna("?") + " " + trades["code_name"].fillna("") + " (" + plan + ")").to_numpy(
+        dtype=object
+    )
+    notes = trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape).to_numpy(dtype=object)
+    symbols = trades["code"].map(_symbol).to_numpy(dtype=object)
+    trade_rows = trades.groupby("series", sort=False).indices
+    anchors = shown[shown["kind"] == "anchor"]
+    anchor_rows = anchors.groupby("series", sort=False).indices
+    line_rows = shown.groupby("series", sort=False).indices
     for i, name in enumerate(order):
-        s = points[points["series"] == name]
+        s = shown.iloc[line_rows[name]]
         color = PALETTE[i % len(PALETTE)]
         line_x = pd.concat(
             [s["date"], pd.Series([last_day])], ignore_index=True
@@ -233,41 +251,27 @@ def holdings_figure(
         line_y = pd.concat([s["shares_owned"], s["shares_owned"].iloc[-1:]], ignore_index=True)
         fig.add_scatter(x=line_x, y=line_y, name=html.escape(name), mode="lines", line_shape="hv",
                         line=dict(color=color, width=2), legendgroup=name, hoverinfo="skip")  # fmt: skip
-        trades = s[s["kind"] == "trade"]
-        if not trades.empty:
-            plan = (
-                trades["is_10b5_1"]
-                .map({True: "10b5-1 plan", False: "discretionary"})
-                .fillna("plan status unknown")
-            )
-            # numbers as one float array, words as one string per point: plotly deep-copies object arrays element
-            # by element (five objects per point made this chart the slowest part of a large issuer's page)
-            numbers = trades[["shares", "price"]].to_numpy(dtype=float, na_value=np.nan)
-            what = (trades["code"].fillna("?") + " " + trades["code_name"].fillna("")).to_numpy(dtype=object)
-            how = ("(" + plan + ")").to_numpy(dtype=object)
-            notes = trades["footnotes"].fillna("").str.slice(0, 160).map(html.escape).to_numpy(dtype=object)
-            # one trace per marker symbol (issue 9: a list of one symbol per point made plotly validate each of
-            # tens of thousands of markers, most of the largest issuer's page time); same points, same hover
-            symbols = trades["code"].map(_symbol)
-            for symbol in pd.unique(symbols):
-                part = (symbols == symbol).to_numpy()
-                fig.add_scatter(
-                    x=trades["date"][part], y=trades["shares_owned"][part], mode="markers", name=html.escape(name),
-                    legendgroup=name, showlegend=False,
-                    marker=dict(color=color, size=8, symbol=symbol, line=dict(color="white", width=1)),
-                    customdata=numbers[part], text=what[part] + " " + how[part], hovertext=notes[part],
-                    hovertemplate="<b>%{x|%Y-%m-%d}</b> %{text}<br>Shares: %{customdata[0]:+,.0f} at "
-                    "$%{customdata[1]:,.2f}<br>Owned after: %{y:,.0f}<br>"
-                    "<span style='font-size:11px'>%{hovertext}</span><extra>" + html.escape(name) + "</extra>",
-                )  # fmt: skip
-        anchors = s[s["kind"] == "anchor"]
-        if not anchors.empty:
-            fig.add_scatter(x=anchors["date"], y=anchors["shares_owned"], mode="markers", name=html.escape(name),
+        rows = trade_rows.get(name, np.array([], dtype=int))
+        # one trace per marker symbol (a list of one symbol per point made plotly validate each of tens of thousands
+        # of markers); same points, same hover
+        for symbol in pd.unique(symbols[rows]):
+            part = rows[symbols[rows] == symbol]
+            fig.add_scatter(
+                x=trades["date"].iloc[part], y=trades["shares_owned"].iloc[part], mode="markers",
+                name=html.escape(name), legendgroup=name, showlegend=False,
+                marker=dict(color=color, size=8, symbol=symbol, line=dict(color="white", width=1)),
+                customdata=numbers[part], text=text[part], hovertext=notes[part],
+                hovertemplate="<b>%{x|%Y-%m-%d}</b> %{text}<br>Shares: %{customdata[0]:+,.0f} at "
+                "$%{customdata[1]:,.2f}<br>Owned after: %{y:,.0f}<br>"
+                "<span style='font-size:11px'>%{hovertext}</span><extra>" + html.escape(name) + "</extra>",
+            )  # fmt: skip
+        if name in anchor_rows:
+            a = anchors.iloc[anchor_rows[name]]
+            fig.add_scatter(x=a["date"], y=a["shares_owned"], mode="markers", name=html.escape(name),
                             legendgroup=name, showlegend=False,
                             marker=dict(color="white", size=9, symbol="circle", line=dict(color=color, width=2)),
                             hovertemplate="<b>%{x|%Y-%m-%d}</b> holding reported<br>Owned: %{y:,.0f}<extra>"
                             + html.escape(name) + "</extra>")  # fmt: skip
-    shown = points[points["series"].isin(order)]
     fig.update_xaxes(**date_axis(shown["date"]))
     fig.update_yaxes(title_text="Shares owned", **value_axis(shown["shares_owned"], money=False))
     if len(order) < points["series"].nunique():
@@ -477,7 +481,8 @@ def top_issuers_figure(top: pd.DataFrame, title: str = "Top issuers by net insid
     if top is None or top.empty:
         return empty_figure(title, "No issuer with net insider buying in range")
     rows = top.sort_values("net").tail(20)
-    labels = rows["ticker"].fillna("").where(rows["ticker"].fillna("").str.len() > 0, rows["issuer_name"])
+    named = rows["issuer_name"].fillna(rows["issuer_cik"].astype(str)).map(lambda n: _short(n, 24))
+    labels = rows["ticker"].fillna("").where(rows["ticker"].fillna("").str.len() > 0, named)
     fig = go.Figure()
     fig.add_bar(y=labels, x=rows["net"], orientation="h", marker_color=BUY, name="Net buying",
                 customdata=rows[["issuer_name", "bought", "sold", "buyers"]].values,

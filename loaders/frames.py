@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from loaders.config import Settings
-from loaders.schema import conform, empty
+from loaders.schema import conform, empty, from_arrow
 from loaders.store import Store, quarter_of
 
 NAMES = ("filings", "owners", "transactions", "holdings", "footnotes")
@@ -159,8 +159,8 @@ def load(
         if window is not None and name not in _DATED:
             dated = f" AND {window}"
         sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
-    raw = store.query_many(sqls, params or None, filed_since=recent)
-    return Frames(*(conform(df, n) for n, df in zip(NAMES, raw, strict=True)))
+    raw = store.query_arrow(sqls, params or None, filed_since=recent)
+    return Frames(*(from_arrow(table, n) for n, table in zip(NAMES, raw, strict=True)))
 
 
 def select_transactions(

@@ -26,7 +26,8 @@ the map is computed at the end of each write command (or by the first reader) an
 named after the manifest version; the views join it, so `superseded_by` and `amends_accession` are filled.
 
 Queries run in an in-memory DuckDB connection over the listed Parquet files (paths are passed as parameters, never
-spliced into SQL). Views: `filings`, `owners`, `transactions`, `holdings`, `footnotes` (one copy of each filing,
+spliced into SQL). Connections are pooled per snapshot (the manifest's exact bytes) and date window: a page's
+queries after the first skip creating the views; a new snapshot retires the old one's connections. Views: `filings`, `owners`, `transactions`, `holdings`, `footnotes` (one copy of each filing,
 amendments resolved) and `<table>_all` (the same rows; kept for older callers).
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -66,6 +68,13 @@ SORT_KEYS = {
 }
 AUTO_COMPACT_PARTS = 8  # an XML partition with more parts than this is compacted after the write that made it
 _LOCAL = threading.local()
+# idle query connections, by (store folder, manifest digest, window): see Store._connection
+_POOL: dict[tuple[str, bytes, str | None], list[duckdb.DuckDBPyConnection]] = {}
+_POOL_LOCK = threading.Lock()
+POOL_PER_KEY = 2  # idle connections kept per snapshot and window (two page scripts at once)
+POOL_KEYS = (
+    8  # snapshot x window combinations kept idle over all stores of the process, least recently used out
+)
 
 
 class StoreFull(LoaderError):
@@ -189,10 +198,15 @@ class Store:
     # ------------------------------------------------------------------ manifest and lock
     def manifest(self) -> dict:
         """The committed snapshot: {"version", "parts": {table: [part, ...]}, "shadow", "quarters", "tail"}."""
+        return self._snapshot()[1]
+
+    def _snapshot(self) -> tuple[bytes, dict]:
+        """(the manifest file's bytes, the manifest): the bytes name the snapshot exactly (pooled connections)."""
         try:
-            return json.loads((self.table_dir / MANIFEST).read_bytes())
+            raw = (self.table_dir / MANIFEST).read_bytes()
+            return raw, json.loads(raw)
         except FileNotFoundError:
-            return {
+            return b"", {
                 "version": 0,
                 "parts": {t: [] for t in TABLES},
                 "shadow": None,
@@ -630,9 +644,20 @@ class Store:
         """Several queries over one consistent snapshot (same params for each). `filed_since` ("2023q1"): the views
         read only the partitions of filings filed in that quarter or later (a page's date window reads its quarters,
         not the store's whole history); the queries must then only ask for rows filed since then."""
+        return self._query_retrying(sqls, params, filed_since, arrow=False)
+
+    def query_arrow(
+        self, sqls: list[str], params: list | None = None, *, filed_since: str | None = None
+    ) -> list[pa.Table]:
+        """query_many's results as Arrow tables (frames.load converts them straight to the schema's dtypes)."""
+        return self._query_retrying(sqls, params, filed_since, arrow=True)
+
+    def _query_retrying(
+        self, sqls: list[str], params: list | None, filed_since: str | None, arrow: bool
+    ) -> list:
         for attempt in range(8):  # a part removed by a compaction after we read the manifest: read it again
             try:
-                return self._query_once(sqls, params, filed_since)
+                return self._query_once(sqls, params, filed_since, arrow)
             except (duckdb.IOException, duckdb.InvalidInputException, FileNotFoundError):
                 if attempt == 7:
                     raise
@@ -640,17 +665,57 @@ class Store:
         raise AssertionError("unreachable")
 
     def _query_once(
-        self, sqls: list[str], params: list | None, filed_since: str | None = None
-    ) -> list[pd.DataFrame]:
-        man = self.manifest()
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET threads TO 2")
-            con.execute("SET enable_progress_bar = false")
-            self._create_views(con, man, filed_since)
+        self, sqls: list[str], params: list | None, filed_since: str | None = None, arrow: bool = False
+    ) -> list:
+        with self._connection(filed_since) as con:
+            if arrow:
+                return [_arrow(con.execute(sql, params or []).arrow()) for sql in sqls]
             return [con.execute(sql, params or []).df() for sql in sqls]
-        finally:
+
+    @contextlib.contextmanager
+    def _connection(self, filed_since: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection with the views of the current snapshot. Connections are pooled per snapshot (the
+        manifest's exact bytes) and window, so a page's second query skips connecting and creating ~30 views; one
+        that raised is closed, never reused; a new snapshot closes the pooled connections of older ones."""
+        raw, man = self._snapshot()
+        snapshot = hashlib.blake2b(raw, digest_size=16).digest()
+        key = (str(self.table_dir), snapshot, filed_since)
+        with _POOL_LOCK:
+            idle = _POOL.get(key)
+            con = idle.pop() if idle else None
+            if idle == []:
+                del _POOL[key]
+        if con is None:
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute("SET threads TO 2")
+                con.execute("SET enable_progress_bar = false")
+                self._create_views(con, man, filed_since)
+            except BaseException:
+                con.close()
+                raise
+        try:
+            yield con
+        except BaseException:
             con.close()
+            raise
+        if self._snapshot()[0] != raw:  # a write committed meanwhile: nobody will ask for this snapshot again
+            con.close()
+            return
+        closing = [con]
+        with _POOL_LOCK:
+            # an older snapshot of this store: its views name parts that may be gone
+            for k in [k for k in _POOL if k[0] == key[0] and k[1] != snapshot]:
+                closing += _POOL.pop(k)
+            idle = _POOL.pop(key, [])
+            if len(idle) < POOL_PER_KEY:
+                idle.append(con)
+                closing.remove(con)
+            _POOL[key] = idle  # the most recently used key last
+            while len(_POOL) > POOL_KEYS:  # the least recently used key goes
+                closing += _POOL.pop(next(iter(_POOL)))
+        for old in closing:
+            old.close()
 
     def _create_views(
         self, con: duckdb.DuckDBPyConnection, man: dict, filed_since: str | None = None

@@ -125,3 +125,32 @@ def test_cluster_timeline_has_few_two_line_date_labels():
         "A",
         "MARTIN-FLICKINGER\u2026",
     ]
+
+
+def test_holdings_markers_carry_their_own_rows_hover():
+    """Guards against the holdings chart's per-point arrays (built once for all insiders, then cut per insider and
+    marker symbol) drifting apart: every marker must show its own trade's code, shares, price, plan status and
+    note, in its own insider's trace, and the largest holding's line comes first."""
+    days = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"])
+    points = pd.DataFrame({
+        "series": ["Small — Direct", "Big — Direct", "Small — Direct", "Big — Direct", "Big — Direct"],
+        "owner_cik": [1, 2, 1, 2, 2], "owner_name": ["Small", "Big", "Small", "Big", "Big"], "ticker": "X",
+        "security_title": "Common", "ownership": "Direct", "date": days,
+        "shares_owned": [100.0, 5_000.0, 50.0, 4_000.0, 4_500.0], "kind": ["trade"] * 4 + ["anchor"],
+        "code": ["S", "S", "P", "M", None], "code_name": ["Sale", "Sale", "Purchase", "Exercise", None],
+        "shares": [-10.0, -1_000.0, 5.0, 200.0, None], "price": [11.0, 22.0, 33.0, 44.0, None],
+        "is_10b5_1": [True, False, None, None, None], "footnotes": ["small note", "big <b>note</b>", None, "m", None],
+        "accession": ["a", "b", "c", "d", "e"],
+    })  # fmt: skip
+    fig = figures.holdings_figure(points)
+    assert fig.data[0].name == "Big — Direct" and fig.data[0].mode == "lines"
+    markers = [(t.legendgroup, t.marker.symbol, list(t.text), [list(c) for c in t.customdata], list(t.hovertext))
+               for t in fig.data if t.mode == "markers" and t.text is not None]  # fmt: skip
+    assert markers == [
+        ("Big — Direct", "triangle-down", ["S Sale (discretionary)"], [[-1000.0, 22.0]], ["big &lt;b&gt;note&lt;/b&gt;"]),
+        ("Big — Direct", "square", ["M Exercise (plan status unknown)"], [[200.0, 44.0]], ["m"]),
+        ("Small — Direct", "triangle-down", ["S Sale (10b5-1 plan)"], [[-10.0, 11.0]], ["small note"]),
+        ("Small — Direct", "triangle-up", ["P Purchase (plan status unknown)"], [[5.0, 33.0]], [""]),
+    ]  # fmt: skip
+    anchors = [t for t in fig.data if t.mode == "markers" and t.text is None]
+    assert [(t.legendgroup, list(t.y)) for t in anchors] == [("Big — Direct", [4_500.0])]

@@ -155,3 +155,19 @@ def _window_equals_the_full_load_cut(store, everything, start) -> None:
             want.sort_values(key).reset_index(drop=True),
             obj=name,
         )
+
+
+def test_arrow_conversion_equals_conforming_the_pandas_result(store):
+    """Guards against frames.load's Arrow-to-pandas conversion changing a value or a dtype (null ints, booleans,
+    dates, text with nulls) compared with conforming DuckDB's own pandas result."""
+    import pandas as pd
+
+    from loaders.schema import conform, from_arrow
+
+    for name in ("filings", "owners", "transactions", "holdings", "footnotes"):
+        sql = f"SELECT * FROM {name} ORDER BY ALL"
+        arrow = from_arrow(store.query_arrow([sql])[0], name)
+        plain = conform(store.query(sql), name)
+        assert len(arrow) > 0, name
+        pd.testing.assert_frame_equal(arrow, plain)
+        check(arrow, name)

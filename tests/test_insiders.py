@@ -141,3 +141,19 @@ def test_transactions_table_order_rounding_and_empty():
     assert list(table.columns) == list(insiders.TABLE_COLUMNS.values()) and list(table.index) == [0, 1, 2, 3]
     empty = insiders.transactions_table(_tx())
     assert empty.empty and list(empty.columns) == list(insiders.TABLE_COLUMNS.values())
+
+
+def test_transactions_table_links_each_row_to_its_own_filing():
+    """Guards against a row linking to another filing's EDGAR page (links are made once per filing and mapped back
+    to its rows) and a file ingested without an accession number getting a made-up link."""
+    tx = _tx(
+        _t(accession="0001234567-24-000002", seq=1, issuer_cik=1234567, shares=1.0),
+        _t(accession="0000007654-24-000009", seq=1, issuer_cik=7654321, shares=2.0),
+        _t(accession="0001234567-24-000002", seq=2, issuer_cik=1234567, shares=3.0),
+        _t(accession="local-file-1", seq=1, issuer_cik=1234567, shares=4.0),
+    )
+    link = insiders.transactions_table(tx).set_index("Shares")["Filing"]
+    base = "https://www.sec.gov/Archives/edgar/data"
+    assert link[1.0] == link[3.0] == f"{base}/1234567/000123456724000002/0001234567-24-000002-index.htm"
+    assert link[2.0] == f"{base}/7654321/000000765424000009/0000007654-24-000009-index.htm"
+    assert pd.isna(link[4.0])

@@ -495,3 +495,23 @@ def test_index_queries_fall_back_to_the_store_views_when_a_filter_names_one(stor
     )["n"].iloc[0]
     assert len(pages[0].rows) == want == 22 and pages[0].total == pages[1].total == want
     pd.testing.assert_frame_equal(pages[0].rows, pages[1].rows)
+
+
+def test_issuer_filing_ticker_none_is_named_not_labelled_none(tmp_path):
+    """Guards against the top-issuers chart and table showing "NONE" (filed as the trading symbol by issuers
+    without one) as if it were a ticker: the ticker is left blank and the chart labels the bar with the name."""
+    from charts import figures
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import JANE, Tx, form_xml
+
+    issuers = [(5555555, "Nameless Holdings Trust", "NONE"), (6666666, "Listed Corp", "lstd")]
+    s = Store(tmp_path / "data")
+    for i, issuer in enumerate(issuers):
+        xml = form_xml(issuer=issuer, owners=[JANE], period="2024-03-01",
+                       transactions=[Tx("2024-03-01", "P", 1000, 10.0 + i, "A", 5000)])  # fmt: skip
+        s.write([parse_ownership(xml, f"000555555{i}-24-00000{i}", "2024-03-04")])
+    top = market.top_issuers(s)
+    assert list(top["issuer_name"]) == ["Listed Corp", "Nameless Holdings Trust"]
+    assert top["ticker"].iloc[0] == "LSTD" and pd.isna(top["ticker"].iloc[1])
+    bars = figures.top_issuers_figure(top).data[0]
+    assert set(bars.y) == {"LSTD", "Nameless Holdings Trust"}

@@ -152,3 +152,78 @@ def test_row_kinds_name_each_kind_of_row_once_in_sorted_order(tmp_path):
         for a, k in zip(got["accession"], got["row_kinds"], strict=True)
     } == want
     assert sum("," in k for k in want.values() if k) >= 2  # filings with several kinds were put to the test
+
+
+def test_pooled_connection_never_shows_an_older_snapshot(tmp_path):
+    """Guards against the query-connection pool serving views of an older manifest: after a write, the same Store
+    (and a second Store object on the same folder) must see the new rows at once, and the older snapshot's pooled
+    connections must be closed rather than kept."""
+    from loaders import store as store_module
+
+    filings = fixture_filings()
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in filings[:5]])
+    count = "SELECT count(*) AS n FROM filings"
+    assert store.query(count)["n"].iloc[0] == 5
+    first = [k for k in store_module._POOL if k[0] == str(store.table_dir)]
+    assert len(first) == 1 and len(store_module._POOL[first[0]]) == 1  # kept for the next query
+    pooled = store_module._POOL[first[0]][0]
+    assert store.query(count)["n"].iloc[0] == 5
+    assert store_module._POOL[first[0]] == [pooled]  # the second query reused it
+    Store(tmp_path).write([parse_ownership(x, a, d) for a, d, x in filings[5:9]])
+    assert store.query(count)["n"].iloc[0] == 9
+    keys = [k for k in store_module._POOL if k[0] == str(store.table_dir)]
+    assert first[0] not in keys and len(keys) == 1
+    with pytest.raises(Exception, match="closed"):
+        pooled.execute("SELECT 1")
+    with store._connection(None) as busy:  # a write commits while a query runs: its connection is not kept
+        Store(tmp_path).write([parse_ownership(x, a, d) for a, d, x in filings[9:10]])
+    assert busy not in [
+        c for k, idle in store_module._POOL.items() if k[0] == str(store.table_dir) for c in idle
+    ]
+    with pytest.raises(Exception, match="closed"):
+        busy.execute("SELECT 1")
+    assert store.query(count)["n"].iloc[0] == 10
+
+
+def test_failed_query_does_not_poison_the_pool(tmp_path):
+    """Guards against a connection left mid-error (or with a half-bound statement) being handed to the next query:
+    after bad SQL, the next query on the same snapshot answers correctly."""
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()[:3]])
+    with pytest.raises(Exception, match="no_such_column"):
+        store.query("SELECT no_such_column FROM filings")
+    assert store.query("SELECT count(*) AS n FROM filings")["n"].iloc[0] == 3
+
+
+def test_threads_querying_at_once_each_get_their_own_answer(tmp_path):
+    """Guards against two page scripts sharing one pooled DuckDB connection (interleaved results or a crash)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()])
+    truth = store.query("SELECT accession, count(*) AS n FROM transactions GROUP BY 1")
+    expected = dict(zip(truth["accession"], truth["n"], strict=True))
+
+    def ask(acc: str) -> tuple[str, int]:
+        got = store.query("SELECT count(*) AS n FROM transactions WHERE accession = ?", [acc])
+        return acc, int(got["n"].iloc[0])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(ask, list(expected) * 10))
+    assert len(answers) == 10 * len(expected) and all(n == expected[acc] for acc, n in answers)
+
+
+def test_pool_stays_bounded_and_keeps_the_most_recent_stores(tmp_path):
+    """Guards against the connection pool growing with every store or window a process ever queried (each idle
+    connection is a DuckDB instance), and against a full pool refusing the store in use now."""
+    from loaders import store as store_module
+
+    xml = fixture_filings()[0]
+    stores = [Store(tmp_path / f"s{i}") for i in range(store_module.POOL_KEYS + 2)]
+    for s in stores:
+        s.write([parse_ownership(xml[2], xml[0], xml[1])])
+        assert s.query("SELECT count(*) AS n FROM filings")["n"].iloc[0] == 1
+    folders = {k[0] for k in store_module._POOL}
+    assert len(store_module._POOL) <= store_module.POOL_KEYS
+    assert str(stores[-1].table_dir) in folders and str(stores[0].table_dir) not in folders
