@@ -423,10 +423,10 @@ def _unverified(
     out = np.array([",".join(sorted(s)) or None for s in base_sets], dtype=object)[also]
     texts: dict[tuple[int, int], str | None] = {}  # per filing and base set
     for i in np.flatnonzero(np.isin(f, list(per_filing))):
-        key = (int(f[i]), int(also[i]))
-        if key not in texts:
-            texts[key] = ",".join(sorted(base_sets[key[1]] | per_filing[key[0]])) or None
-        out[i] = texts[key]
+        fa = (int(f[i]), int(also[i]))
+        if fa not in texts:
+            texts[fa] = ",".join(sorted(base_sets[fa[1]] | per_filing[fa[0]])) or None
+        out[i] = texts[fa]
     return out
 
 
@@ -742,14 +742,14 @@ def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
     ids_all = t["footnote_ids"].to_numpy(dtype=object)
     row_ids = t["row_id"].to_numpy(dtype=object)
     # the rows with footnotes in filings with a range in a footnote
-    rows = np.flatnonzero(np.isin(tf, [f for f, _ in by_note]) & pd.notna(ids_all))
+    sel = np.flatnonzero(np.isin(tf, [f for f, _ in by_note]) & pd.notna(ids_all))
     pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
-    for fi, ids, rid in zip(tf[rows].tolist(), ids_all[rows].tolist(), row_ids[rows].tolist(), strict=True):
+    for fi, ids, rid in zip(tf[sel].tolist(), ids_all[sel].tolist(), row_ids[sel].tolist(), strict=True):
         for k in ids.split(","):
             if k:
                 pointing.setdefault((fi, k), []).append(rid)
     tol = derive.RANGE_TOLERANCE
-    for j in rows[[bool(ids) for ids in ids_all[rows]]]:
+    for j in sel[[bool(ids) for ids in ids_all[sel]]]:
         fi, p = int(tf[j]), price[j]
         known = p == p  # not NaN
         found, fallback = None, None
