@@ -85,14 +85,20 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column as str ('' when the table lacks it)."""
     if name in frame.columns:
         return frame[name]
-    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+
+
+def _distinct(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of s, so that a per-value function runs once per distinct value (NaN -> None)."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes, [None if isinstance(u, float) and u != u else u for u in uniq]
 
 
 def _mapped(s: pd.Series, fn) -> pd.Series:
     """fn applied once per distinct value (same index as s)."""
-    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    codes, uniq = _distinct(s)
     out = np.empty(len(uniq), dtype=object)
-    out[:] = [fn(None if isinstance(u, float) and u != u else u) for u in uniq]
+    out[:] = [fn(u) for u in uniq]
     return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=s.index, dtype=object)
 
 
@@ -111,8 +117,15 @@ def _sk_sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_datetime(values) -> np.ndarray:
-    """dates / None -> datetime64[ns] (NaT for None)."""
-    return pd.to_datetime(pd.Series(list(values), dtype=object), errors="coerce").to_numpy("datetime64[ns]")
+    """dates / None -> datetime64[ns] (NaT for None), converted once per distinct date."""
+    codes, uniq = _distinct(pd.Series(list(values), dtype=object))
+    return pd.to_datetime(pd.Series(uniq, dtype=object), errors="coerce").to_numpy("datetime64[ns]")[codes]
+
+
+def _as_days(s: pd.Series) -> np.ndarray:
+    """dates / None -> datetime64[D] (NaT for None), converted once per distinct date."""
+    codes, uniq = _distinct(s)
+    return np.array(uniq, dtype="datetime64[D]")[codes]
 
 
 # ---------------------------------------------------------------------------------------------- the quarter
@@ -135,8 +148,8 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
         if t == "SUBMISSION" or t not in children or children[t].empty:
             continue
         keys = pd.unique(_col(children[t], "ACCESSION_NUMBER").to_numpy(dtype=object))
-        stray = [k for k in keys if k not in pos.index]
-        if stray:
+        stray = keys[~pd.Index(keys).isin(pos.index)]
+        if len(stray):
             problems.append(f"{t}: {len(stray)} accession(s) not in SUBMISSION (left out), e.g. {stray[0]}")
 
     def rows_of(t: str) -> pd.DataFrame:
@@ -162,23 +175,24 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
         file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
         for file in _ROW_FILES
     }
-    tx = pd.concat([parts["NONDERIV_TRANS"], parts["DERIV_TRANS"]], ignore_index=True)
-    hold = pd.concat([parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"]], ignore_index=True)
-    tx = _nulls(tx.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
-    hold = _nulls(hold.sort_values(["_f", "_t", "seq"], kind="stable").reset_index(drop=True))
+    tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
+    hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
     frames = _derive(filings, owners, tx, hold, notes, has_checkbox)
     rows = {t: len(f) for t, f in frames.items()}
     return Quarter(frames, len(frames["filings"]), rows, problems, missing)
 
 
-def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns only one of the concatenated tables has (derivative terms) hold None, not NaN, elsewhere."""
-    for col in frame.columns:
-        if col not in ("_f", "_t", "seq") and frame[col].dtype == object and frame[col].isna().any():
-            frame[col] = frame[col].where(frame[col].notna(), None)
-        elif frame[col].dtype == float and col not in ("_f", "_t", "seq"):
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    return frame
+def _stack(*parts: pd.DataFrame) -> pd.DataFrame:
+    """The row tables' parts as one frame in filing, table, SK order; a column only some parts have (derivative
+    terms) holds None elsewhere."""
+    parts = tuple(p for p in parts if len(p)) or parts[:1]
+    cols = dict.fromkeys(c for p in parts for c in p.columns)
+    arrays = {
+        c: np.concatenate([p[c].to_numpy() if c in p else np.full(len(p), None, dtype=object) for p in parts])
+        for c in cols
+    }
+    order = np.lexsort((arrays["seq"], arrays["_t"], arrays["_f"]))
+    return pd.DataFrame({c: a[order] for c, a in arrays.items()})
 
 
 def _filings(sub: pd.DataFrame, accs: pd.Series, has_checkbox: bool, sigs: pd.DataFrame) -> pd.DataFrame:
@@ -244,11 +258,12 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
     }
     title = _stripped(_col(rows, "RPTOWNER_TITLE"))
     other = _stripped(_col(rows, "RPTOWNER_TXT"))
-    combos = pd.DataFrame({**flags, "t": title, "o": other})
-    role = [
-        derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5])
-        for r in combos.itertuples(index=False, name=None)
-    ]
+    # owners share a few relationships and titles: each combination is worded once
+    keys = list(
+        zip(*(flags[k].to_numpy(dtype=bool).tolist() for k in _OWNER_FLAGS), title, other, strict=True)
+    )
+    roles = {r: derive.role_text(dict(zip(_OWNER_FLAGS, r[:4], strict=True)), r[4], r[5]) for r in set(keys)}
+    role = [roles[r] for r in keys]
     out = pd.DataFrame(
         {
             "accession": accs.to_numpy(dtype=object)[rows["_f"].to_numpy()],
@@ -354,21 +369,19 @@ def _rows(
 
 def _footnote_ids(rows: pd.DataFrame, fn_cols: list[str]) -> np.ndarray:
     """datasets._footnote_ids per row: every id of the row's *_FN columns, in column order, once."""
-    out = np.full(len(rows), None, dtype=object)
     if not fn_cols:
-        return out
-    values = rows[fn_cols].to_numpy(dtype=object)
-    has = (values != "").any(axis=1)
-    for i in np.flatnonzero(has):
-        ids: list[str] = []
-        for value in values[i]:
-            if value:
-                for fid in value.split(","):
-                    fid = fid.strip()
-                    if fid and fid not in ids:
-                        ids.append(fid)
-        out[i] = ",".join(ids) or None
-    return out
+        return np.full(len(rows), None, dtype=object)
+    # rows repeat a few patterns ("F1", "F1,F2"): number each distinct combination of the columns' values, parse once
+    pattern = np.zeros(len(rows), dtype=np.int64)
+    for col in fn_cols:
+        codes, uniq = pd.factorize(rows[col].to_numpy(dtype=object))
+        pattern, _ = pd.factorize(pattern * (len(uniq) + 1) + codes + 1)
+    _, first, which = np.unique(pattern, return_index=True, return_inverse=True)
+    parsed = np.full(len(first), None, dtype=object)
+    for j, key in enumerate(rows[fn_cols].to_numpy(dtype=object)[first]):
+        ids = [fid for value in key if value for fid in (x.strip() for x in value.split(",")) if fid]
+        parsed[j] = ",".join(dict.fromkeys(ids)) or None
+    return parsed[which]
 
 
 def _unverified(
@@ -397,30 +410,27 @@ def _unverified(
     base_sets = [set(), set(_PLAN_COLUMNS)]
     if no_notes:
         base_sets = [s | set(_NO_FOOTNOTES) for s in base_sets]
-    per_filing: dict[int, list[str]] = {}
+    fsums = fsum.to_numpy()
+    per_filing: dict[int, set[str]] = {}
     for gi in np.flatnonzero(mixed.any(axis=1)):
         cols: set[str] = set()
         for j in np.flatnonzero(mixed[gi]):
             affects, is_field = checks[j][2], checks[j][3]
             cols.update(affects)
-            if not is_field or fsum.iat[gi, j] > 0:
+            if not is_field or fsums[gi, j] > 0:
                 cols.update(_AFFECTS["footnote_ids"])
-        per_filing[int(sums.index[gi])] = sorted(cols)
-    out = np.empty(len(f), dtype=object)
-    cache: dict[tuple, str | None] = {}
-    for i, (fi, a) in enumerate(zip(f, also, strict=True)):
-        ck = (fi if fi in per_filing else -1, a)
-        if ck not in cache:
-            cache[ck] = ",".join(sorted(base_sets[a].union(per_filing.get(fi, ())))) or None
-        out[i] = cache[ck]
+        per_filing[int(sums.index[gi])] = cols
+    out = np.array([",".join(sorted(s)) or None for s in base_sets], dtype=object)[also]
+    texts: dict[tuple[int, int], str | None] = {}  # per filing and base set
+    for i in np.flatnonzero(np.isin(f, list(per_filing))):
+        fa = (int(f[i]), int(also[i]))
+        if fa not in texts:
+            texts[fa] = ",".join(sorted(base_sets[fa[1]] | per_filing[fa[0]])) or None
+        out[i] = texts[fa]
     return out
 
 
 # ---------------------------------------------------------------------------------------------- the derivation
-def _in_range(d) -> bool:
-    return d is not None and derive.MIN_YEAR <= d.year <= derive.MAX_YEAR
-
-
 def _text_matters(text) -> bool:
     """True when a footnote or the remarks can change the 10b5-1 columns: it mentions Rule 10b5-1 (status,
     adoption date; `adoption` needs a mention too). Price ranges are read here, per row (_price_ranges)."""
@@ -430,13 +440,13 @@ def _text_matters(text) -> bool:
 def _amounts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(value or NaN, not plain): derive.amount once per distinct text; not plain = out of range, or text given that
     is not a number (the derivation flags both)."""
-    uniq = pd.unique(s.to_numpy(dtype=object))
-    got = {}
-    for u in uniq:
-        x, bad = derive.amount(u)
-        got[u] = (np.nan if x is None else x, bad or (u is not None and x is None))
-    pairs = [got[v] for v in s.to_numpy(dtype=object)]
-    return np.array([p[0] for p in pairs], dtype=float), np.array([p[1] for p in pairs], dtype=bool)
+    codes, uniq = _distinct(s)
+    got = [derive.amount(u) for u in uniq]
+    x = np.array([np.nan if v is None else v for v, _ in got], dtype=float)
+    bad = np.array(
+        [b or (u is not None and v is None) for u, (v, b) in zip(uniq, got, strict=True)], dtype=bool
+    )
+    return x[codes], bad[codes]
 
 
 def _numbers(s: pd.Series) -> np.ndarray:
@@ -449,17 +459,13 @@ def _numbers(s: pd.Series) -> np.ndarray:
 def _days(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(datetime64[D] or NaT, far) from text: derive.to_date once per distinct text; far = a real date outside the
     storable years (the derivation flags it)."""
-    uniq = pd.unique(s.to_numpy(dtype=object))
-    got = {u: (derive.to_date(u) if u is not None else None) for u in uniq}
-    far = {u: bool(u) and derive.date_out_of_range(u) for u in uniq}
-    vals = s.map(got)
-    return (
-        np.array(
-            [np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in vals],
-            dtype="datetime64[D]",
-        ),
-        s.map(far).to_numpy(dtype=bool),
+    codes, uniq = _distinct(s)
+    dates = [derive.to_date(u) if u is not None else None for u in uniq]
+    day = np.array(
+        [np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in dates], "datetime64[D]"
     )
+    far = np.array([bool(u) and derive.date_out_of_range(u) for u in uniq], dtype=bool)
+    return day[codes], far[codes]
 
 
 def _letters(s: pd.Series) -> np.ndarray:
@@ -483,21 +489,19 @@ def _derive(
     text_f = np.zeros(n, dtype=bool)
     text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
     text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
-    fdate_obj = filings["filing_date"].to_numpy(dtype=object)
-    period_obj = filings["period_of_report"].to_numpy(dtype=object)
-    for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission"):
-        vals = filings[col].to_numpy(dtype=object)
-        ok = np.array([v is None or _in_range(v) for v in vals], dtype=bool)
-        complex_f |= ~ok
-    complex_f |= np.array([v is None for v in fdate_obj], dtype=bool)  # filing date falls back
-    fdate = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in fdate_obj])
-    period = np.array([np.datetime64(d, "D") if d is not None else np.datetime64("NaT") for d in period_obj])
-    fdate, period = fdate.astype("datetime64[D]"), period.astype("datetime64[D]")
+    days = {
+        col: _as_days(filings[col])
+        for col in ("filing_date", "period_of_report", "signature_date", "date_of_original_submission")
+    }
+    for day in days.values():
+        year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+        complex_f |= ~np.isnat(day) & ((year < derive.MIN_YEAR) | (year > derive.MAX_YEAR))
+    fdate, period = days["filing_date"], days["period_of_report"]
+    complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
-    note_text = {
-        (int(a), i): t for a, i, t in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True)
-    }
+    keys = zip(notes["_f"].tolist(), notes["footnote_id"].tolist(), strict=True)
+    note_text = dict(zip(keys, notes["text"].tolist(), strict=True))
 
     def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
@@ -526,9 +530,9 @@ def _derive(
             deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
         )
         texts = np.full(len(rows), None, dtype=object)
-        for i, (fi, ids) in enumerate(zip(f, rows["footnote_ids"].to_numpy(dtype=object), strict=True)):
+        for i, (fi, ids) in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
             if ids:
-                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((int(fi), k)))]
+                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((fi, k)))]
                 texts[i] = "\n".join(got) or None
         out["footnotes"] = texts
         out["_far"] = deriv & (ex_far | exp_far)
@@ -578,20 +582,9 @@ def _derive(
         plan = [plans[k] for k in zip(code, box[tf], strict=True)]
         if text_f.any():
             _text_plans(plan, t, hold, notes, filings, text_f, code, tdate)
-        flags = [
-            ",".join(
-                x
-                for x, on in (
-                    ("date_after_filing", a),
-                    ("implausible_value", b),
-                    ("tenb51_conflict", p[3]),
-                    ("price_outside_range", c),
-                )
-                if on
-            )
-            or None
-            for a, b, p, c in zip(after, implausible, plan, outside, strict=True)
-        ]
+        conflict = np.array([p[3] for p in plan], dtype=bool)
+        on = np.column_stack([after, implausible, conflict, outside]).astype(np.int64)
+        flags = _FLAG_SETS[on @ (1 << np.arange(len(_TX_FLAGS)))]
         chain = _chain_breaks(
             tf,
             t["table"].to_numpy(dtype=object),
@@ -670,17 +663,11 @@ def _derive(
     ]
     # -- the per-filing derivation for the rest, then both parts in the reader's order
     ref = _reference(fil, t, h, notes, complex_f)
-    keep_f = ~complex_f
     frames = {
-        "filings": _merge(fil, keep_f, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
+        "filings": _merge(fil, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
         "owners": conform(owners, "owners") if len(owners) else empty("owners"),
-        "transactions": _merge(simple_tx, keep_f[tf], ref["transactions"], "transactions"),
-        "holdings": _merge(
-            simple_hold,
-            keep_f[h["_f"].to_numpy()] if len(h) else np.zeros(0, bool),
-            ref["holdings"],
-            "holdings",
-        ),  # fmt: skip
+        "transactions": _merge(simple_tx, ref["transactions"], "transactions"),
+        "holdings": _merge(simple_hold, ref["holdings"], "holdings"),
         "footnotes": (
             conform(
                 pd.DataFrame(
@@ -699,17 +686,28 @@ def _derive(
     return frames
 
 
-def _merge(simple: pd.DataFrame, keep: np.ndarray, derived: tuple, name: str) -> pd.DataFrame:
-    """The simple rows (keep) and the per-filing derivation's rows (derived = (frame, positions)), in order."""
+_TX_FLAGS = ("date_after_filing", "implausible_value", "tenb51_conflict", "price_outside_range")
+# the flags text of every combination, indexed by its bits (bit j = _TX_FLAGS[j] is on)
+_FLAG_SETS = np.array(
+    [",".join(x for j, x in enumerate(_TX_FLAGS) if k >> j & 1) or None for k in range(1 << len(_TX_FLAGS))],
+    dtype=object,
+)
+
+
+def _merge(simple: pd.DataFrame, derived: tuple, name: str) -> pd.DataFrame:
+    """The simple rows, with the per-filing derivation's rows (derived = (frame, positions)) in their places."""
     done, where = derived
-    if not len(simple) and not len(where):
+    if not len(simple):
         return empty(name)
-    kept = conform(simple[keep], name) if keep.any() else empty(name)
+    out = conform(simple, name)
     if not len(where):
-        return kept
-    order = np.concatenate([np.flatnonzero(keep), where])
-    both = pd.concat([kept, done], ignore_index=True)
-    return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        return out
+    columns = {}
+    for col in out.columns:
+        values = out[col].array
+        values[where] = done[col].array
+        columns[col] = values
+    return pd.DataFrame(columns, copy=False)
 
 
 # every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no
@@ -740,18 +738,18 @@ def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
             notes["_f"][has], notes["footnote_id"][has], ranges[has], notes["text"][has], strict=True
         )
     }
-    with_notes = {f for f, _ in by_note}
     tf = t["_f"].to_numpy()
     ids_all = t["footnote_ids"].to_numpy(dtype=object)
     row_ids = t["row_id"].to_numpy(dtype=object)
+    # the rows with footnotes in filings with a range in a footnote
+    sel = np.flatnonzero(np.isin(tf, [f for f, _ in by_note]) & pd.notna(ids_all))
     pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
-    for fi, ids, rid in zip(tf, ids_all, row_ids, strict=True):
-        if ids and fi in with_notes:
-            for k in ids.split(","):
-                if k:
-                    pointing.setdefault((int(fi), k), []).append(rid)
+    for fi, ids, rid in zip(tf[sel].tolist(), ids_all[sel].tolist(), row_ids[sel].tolist(), strict=True):
+        for k in ids.split(","):
+            if k:
+                pointing.setdefault((fi, k), []).append(rid)
     tol = derive.RANGE_TOLERANCE
-    for j in np.flatnonzero([bool(ids) and fi in with_notes for fi, ids in zip(tf, ids_all, strict=True)]):
+    for j in sel[[bool(ids) for ids in ids_all[sel]]]:
         fi, p = int(tf[j]), price[j]
         known = p == p  # not NaN
         found, fallback = None, None
@@ -810,17 +808,16 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
     plan context, _plan and _adoption), in place in `plan`."""
     tf = t["_f"].to_numpy()
     by_f: dict[int, dict[str, str]] = {}
-    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
-        if text_f[fi]:
-            by_f.setdefault(int(fi), {})[k] = v
+    sel = text_f[notes["_f"].to_numpy()]
+    for fi, k, v in zip(*(notes[c][sel].tolist() for c in ("_f", "footnote_id", "text")), strict=True):
+        by_f.setdefault(fi, {})[k] = v
     refs: dict[int, set[str]] = {}
     for frame in (t, hold):
         if len(frame):
-            for fi, ids in zip(
-                frame["_f"].to_numpy(), frame["footnote_ids"].to_numpy(dtype=object), strict=True
-            ):
-                if ids and text_f[fi]:
-                    refs.setdefault(int(fi), set()).update(k for k in ids.split(",") if k)
+            sel = text_f[frame["_f"].to_numpy()]
+            for fi, ids in zip(frame["_f"][sel].tolist(), frame["footnote_ids"][sel].tolist(), strict=True):
+                if ids:
+                    refs.setdefault(fi, set()).update(k for k in ids.split(",") if k)
     ctxs: dict[int, derive._Filing] = {}
     ids_all = t["footnote_ids"].to_numpy(dtype=object)
     days = tdate.astype(object)

@@ -220,6 +220,9 @@ def empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SCHEMAS[name].items()})
 
 
+_DTYPES = {t: pd.api.types.pandas_dtype(t) for t in (S, F, I, B, D)}  # "string" = pandas' default storage
+
+
 def conform(frame: pd.DataFrame | list[dict], name: str) -> pd.DataFrame:
     """Exactly the declared columns of `name`, in order, with their dtypes (missing columns become null)."""
     schema = SCHEMAS[name]
@@ -230,7 +233,9 @@ def conform(frame: pd.DataFrame | list[dict], name: str) -> pd.DataFrame:
             out[col] = pd.Series([None] * len(df), index=df.index).astype(dtype if dtype != F else "float64")
             continue
         s = df[col]
-        if dtype == D:
+        if s.dtype == _DTYPES[dtype]:
+            out[col] = s  # already conformed (the frame built below copies it)
+        elif dtype == D:
             # a column DuckDB already gives as dates skips to_datetime (which walks every value to decide on a cache)
             dates = s if pd.api.types.is_datetime64_dtype(s.dtype) else pd.to_datetime(s, errors="coerce")
             out[col] = dates.astype("datetime64[ns]")

@@ -401,12 +401,13 @@ class Store:
 
     def _stage(self, table: str, src: str, quarter: str, frame, presorted: bool = False) -> dict:
         """Write one part under a temporary name in its partition folder (outside the lock)."""
+        arrow = frame
         if isinstance(frame, pd.DataFrame):
-            if not presorted:
-                frame = frame.sort_values(SORT_KEYS[table], kind="stable", na_position="last")
-            arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-        else:
-            arrow = frame
+            # one thread: on a busy machine the conversion's thread pool costs more than it saves
+            arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False, nthreads=1)
+        if not presorted:
+            # Arrow's sort is stable and puts nulls last, as pandas' sort_values(kind="stable") does, and is faster
+            arrow = arrow.sort_by([(k, "ascending") for k in SORT_KEYS[table]])
         folder = self.table_dir / table / src / quarter
         folder.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_name(folder)
@@ -866,7 +867,8 @@ class Store:
 def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
     """Fill the store's own columns: source, first_owner_cik and row_kinds on filings, issuer_cik on owners and
     footnotes (so every table can be pruned by issuer)."""
-    out = {t: f.copy() for t, f in frames.items()}
+    # shallow copies: enrich only adds columns, and conform below copies the data
+    out = {t: f.copy(deep=False) for t, f in frames.items()}
     for t in TABLES:
         out[t]["source"] = pd.Series(source, index=out[t].index, dtype="string")
     filings, owners = out["filings"], out["owners"]
@@ -878,8 +880,11 @@ def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFra
             for t, kind in (("transactions", "T"), ("holdings", "H"))
         ]
     ).dropna()
-    kinds = pairs.drop_duplicates().sort_values("k").groupby("accession")["k"].agg(",".join)
-    filings["row_kinds"] = filings["accession"].map(kinds).astype("string")
+    kinds: dict[str, list[str]] = {}
+    for accession, kind in sorted(set(zip(pairs["accession"].tolist(), pairs["k"].tolist(), strict=True))):
+        kinds.setdefault(accession, []).append(kind)
+    joined = {a: ",".join(k) for a, k in kinds.items()}
+    filings["row_kinds"] = filings["accession"].map(joined).astype("string")
     issuer = filings.drop_duplicates("accession").set_index("accession")["issuer_cik"]
     for t in ("owners", "footnotes"):
         out[t]["issuer_cik"] = out[t]["accession"].map(issuer).astype("Int64")

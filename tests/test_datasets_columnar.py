@@ -65,13 +65,14 @@ _SUB = (
 def _odd_quarter() -> bytes:
     """Three filings with the values that send a filing down each branch: the first is derived column by column
     (checkbox on a grant, ranges "respectively", a price outside its range, late, implausible, after the filing),
-    the other two by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
-    holdings chain that breaks)."""
+    the others by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
+    holdings chain that breaks; a filing whose only odd value is its original-submission date in year 9999)."""
     sub = [
         _SUB,
         "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t\t\t0\t\t\t4\t0000000042\tWiley\twly\t\t1",
         "0000000001-23-000002\t\t03-MAY-2023\t\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\tSold under a 10b5-1 plan\t",
         "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4\t0000000042\tWiley\tWLY\t\ttrue",
+        "0000000001-23-000004\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\t\t",
     ]
     z = zipfile.ZipFile(io.BytesIO(_tiny_zip(sub)))
     members = {n: z.read(n).decode() for n in z.namelist()}
@@ -132,6 +133,7 @@ def _odd_quarter() -> bytes:
         f"{a}\tF1\tGrant of restricted stock units.\n"
         f"{b}\tF3\tPlan  adopted   on March 1, 2023.\n"
         f"{c}\tF9\tNot attached to any row.\n"
+        "0000000009-23-000009\tF1\tA footnote of a filing SUBMISSION does not list.\n"
     )
     members["REPORTINGOWNER.tsv"] += f"{a}\t0000000008\tRoe Richard\tTenPercentOwner\t\tgroup\n"
     members["OWNER_SIGNATURE.tsv"] = (
@@ -150,8 +152,12 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     listing ranges "respectively" (one price outside its range), a holdings chain that breaks, a late mark, a
     missing filing date (falls back to the signature), an impossible date, a number with a footnote mark, negative
     and absurd values, an implausible price, a date after the filing, a repeated footnote id, two owners, an
-    original-submission date in year 9999, remarks naming a plan."""
+    original-submission date in year 9999, remarks naming a plan, a footnote of an accession SUBMISSION lacks
+    (named in the problems, left out)."""
     got = _assert_same(_odd_quarter(), "odd")
+    assert got.problems == [
+        "FOOTNOTES: 1 accession(s) not in SUBMISSION (left out), e.g. 0000000009-23-000009"
+    ]
     tx = got.frames["transactions"]
     assert len(tx) == 9 and got.frames["owners"]["accession"].tolist().count("0000000001-23-000001") == 2
     assert tx["flags"].notna().sum() >= 5 and tx["price_low"].notna().sum() == 2

@@ -117,6 +117,43 @@ def test_concurrent_writers_and_reader_lose_nothing(tmp_path):
     assert len(after.transactions) == parsed_rows and len(after.filings) == 19
 
 
+def test_parts_are_written_in_sort_key_order(tmp_path):
+    """Guards against a part written out of its sort order (issuer, then accession/date, nulls last): a one-issuer
+    query would then read every row group, and the rows' order would differ from pandas' stable sort it replaced."""
+    import pyarrow.parquet as pq
+
+    from loaders.store import SORT_KEYS
+
+    store = Store(tmp_path)
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()])
+    checked = 0
+    for table, parts in store.manifest()["parts"].items():
+        for part in parts:
+            got = pq.read_table(store.table_dir / part["path"]).to_pandas()
+            want = got.sort_values(SORT_KEYS[table], kind="stable", na_position="last")
+            assert got.index.tolist() == want.index.tolist(), (table, part["path"])
+            checked += got["issuer_cik"].nunique() > 1
+    assert checked >= 3  # the order was put to the test: parts with several issuers
+
+
+def test_row_kinds_name_each_kind_of_row_once_in_sorted_order(tmp_path):
+    """Guards against the store's row_kinds (what a 4/A restates) missing a kind of row its filing holds, naming one
+    twice, or changing its order (sorted, comma-joined: "derivative:H,nonDerivative:T")."""
+    store = Store(tmp_path)
+    parsed = [parse_ownership(x, a, d) for a, d, x in fixture_filings()]
+    store.write(parsed)
+    want = {}
+    for p in parsed:
+        kinds = {f"{r['table']}:T" for r in p.transactions} | {f"{r['table']}:H" for r in p.holdings}
+        want[p.accession] = ",".join(sorted(kinds)) or None
+    got = store.query("SELECT accession, row_kinds FROM filings")
+    assert {
+        a: (k if isinstance(k, str) else None)
+        for a, k in zip(got["accession"], got["row_kinds"], strict=True)
+    } == want
+    assert sum("," in k for k in want.values() if k) >= 2  # filings with several kinds were put to the test
+
+
 def test_pooled_connection_never_shows_an_older_snapshot(tmp_path):
     """Guards against the query-connection pool serving views of an older manifest: after a write, the same Store
     (and a second Store object on the same folder) must see the new rows at once, and the older snapshot's pooled
