@@ -667,13 +667,18 @@ class Store:
     def _query_once(
         self, sqls: list[str], params: list | None, filed_since: str | None = None, arrow: bool = False
     ) -> list:
-        with self._connection(filed_since) as con:
+        # a batch that changes settings (the market index build's memory limit and spill folder) gets a connection
+        # of its own: settings stay with a connection, and a pooled one would hand them to the next query
+        settings = any(sql.lstrip().upper().startswith(("SET ", "PRAGMA ", "RESET ")) for sql in sqls)
+        with self._connection(filed_since, pooled=not settings) as con:
             if arrow:
                 return [_arrow(con.execute(sql, params or []).arrow()) for sql in sqls]
             return [con.execute(sql, params or []).df() for sql in sqls]
 
     @contextlib.contextmanager
-    def _connection(self, filed_since: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connection(
+        self, filed_since: str | None, pooled: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB connection with the views of the current snapshot. Connections are pooled per snapshot (the
         manifest's exact bytes) and window, so a page's second query skips connecting and creating ~30 views; one
         that raised is closed, never reused; a new snapshot closes the pooled connections of older ones."""
@@ -681,7 +686,7 @@ class Store:
         snapshot = hashlib.blake2b(raw, digest_size=16).digest()
         key = (str(self.table_dir), snapshot, filed_since)
         with _POOL_LOCK:
-            idle = _POOL.get(key)
+            idle = _POOL.get(key) if pooled else None
             con = idle.pop() if idle else None
             if idle == []:
                 del _POOL[key]
@@ -699,7 +704,9 @@ class Store:
         except BaseException:
             con.close()
             raise
-        if self._snapshot()[0] != raw:  # a write committed meanwhile: nobody will ask for this snapshot again
+        if (
+            not pooled or self._snapshot()[0] != raw
+        ):  # (or a write committed meanwhile: nobody asks for it again)
             con.close()
             return
         closing = [con]

@@ -227,3 +227,18 @@ def test_pool_stays_bounded_and_keeps_the_most_recent_stores(tmp_path):
     folders = {k[0] for k in store_module._POOL}
     assert len(store_module._POOL) <= store_module.POOL_KEYS
     assert str(stores[-1].table_dir) in folders and str(stores[0].table_dir) not in folders
+
+
+def test_a_batch_that_changes_settings_never_hands_them_to_the_next_query(tmp_path):
+    """Guards against a pooled connection carrying the market index build's `SET memory_limit` / `SET
+    temp_directory` into later queries (a page then ran under the build's memory cap, and the next build failed
+    with "Cannot switch temporary directory after the current one has been used" on a 10 M-row store)."""
+    store = Store(tmp_path / "data")
+    store.write([parse_ownership(x, a, d) for a, d, x in fixture_filings()[:2]])
+    setting = "SELECT current_setting('memory_limit') AS m"
+    default = store.query(setting)["m"].iloc[0]
+    spill = (tmp_path / "spill").as_posix()
+    for _ in range(2):  # the second build must be able to set its spill folder again
+        got = store.query_many(["SET memory_limit = '123MB'", f"SET temp_directory = '{spill}'", setting])[-1]
+        assert got["m"].iloc[0] != default
+        assert store.query(setting)["m"].iloc[0] == default
