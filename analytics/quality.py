@@ -91,6 +91,11 @@ def price_conflicts(tx: pd.DataFrame) -> pd.Series:
         & tx["transaction_date"].notna()
     ).fillna(False)
     rows = tx.loc[m, ["accession", "security_title", "transaction_date", "code", "price"]]
+    # only filings with both a purchase and a sale can conflict (few of them): the groupings run over those alone
+    both = set(rows.loc[rows["code"] == "P", "accession"]) & set(rows.loc[rows["code"] == "S", "accession"])
+    rows = rows[rows["accession"].isin(both)]
+    if rows.empty:
+        return pd.Series(False, index=tx.index)
     keys = [
         rows["accession"],
         rows["security_title"].fillna("").str.lower().str.strip(),
