@@ -881,17 +881,22 @@ def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFra
     filings, owners = out["filings"], out["owners"]
     first = owners[owners["position"] == 0].drop_duplicates("accession").set_index("accession")["owner_cik"]
     filings["first_owner_cik"] = filings["accession"].map(first).astype("Int64")
-    pairs = pd.concat(
-        [
-            out[t][["accession"]].assign(k=out[t]["table"] + f":{kind}")
-            for t, kind in (("transactions", "T"), ("holdings", "H"))
-        ]
-    ).dropna()
-    kinds: dict[str, list[str]] = {}
-    for accession, kind in sorted(set(zip(pairs["accession"].tolist(), pairs["k"].tolist(), strict=True))):
-        kinds.setdefault(accession, []).append(kind)
-    joined = {a: ",".join(k) for a, k in kinds.items()}
-    filings["row_kinds"] = filings["accession"].map(joined).astype("string")
+    pairs = (
+        pd.concat(
+            [
+                out[t][["accession"]].assign(k=out[t]["table"] + f":{kind}")
+                for t, kind in (("transactions", "T"), ("holdings", "H"))
+            ]
+        )
+        .dropna()
+        .drop_duplicates()
+    )
+    # each kind one bit (there are a few), summed per filing; each distinct sum is spelled once, kinds sorted
+    names = sorted(pairs["k"].unique())
+    bits = pairs["k"].map({k: 1 << i for i, k in enumerate(names)})
+    mask = bits.groupby(pairs["accession"].to_numpy()).sum()
+    spelled = {m: ",".join(k for i, k in enumerate(names) if m >> i & 1) for m in set(mask.tolist())}
+    filings["row_kinds"] = filings["accession"].map(mask.map(spelled)).astype("string")
     issuer = filings.drop_duplicates("accession").set_index("accession")["issuer_cik"]
     for t in ("owners", "footnotes"):
         out[t]["issuer_cik"] = out[t]["accession"].map(issuer).astype("Int64")
