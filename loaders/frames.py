@@ -100,9 +100,12 @@ def load(
     owner_cik: int | None = None,
     include_superseded: bool = False,
     since: dt.date | None = None,
+    footnotes: bool = True,
 ) -> Frames:
     """Filings of the selected issuers (by ticker or CIK) and/or of one reporting owner, every frame conformed.
     `since`: only filings filed on or after that day (a page showing two years of a 20-year issuer reads two years).
+    `footnotes=False`: the footnotes frame is left empty (the pages read each row's footnote text from its
+    `footnotes` column; the frame of every footnote is for exports and tests).
 
     With no selection at all, everything is loaded: fine for a few issuers, not for a market-wide store (use SQL
     aggregates through Store.query there)."""
@@ -149,7 +152,8 @@ def load(
         params.append(sorted(chosen["accession"]))
     where = " AND ".join(clauses) or "TRUE"
     sqls = []
-    for name in NAMES:
+    names = NAMES if footnotes else NAMES[:-1]
+    for name in names:
         live = (
             " AND superseded_by IS NULL"
             if name in ("transactions", "holdings") and not include_superseded
@@ -160,7 +164,8 @@ def load(
             dated = f" AND {window}"
         sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
     raw = store.query_arrow(sqls, params or None, filed_since=recent)
-    return Frames(*(from_arrow(table, n) for n, table in zip(NAMES, raw, strict=True)))
+    loaded = [from_arrow(table, n) for n, table in zip(names, raw, strict=True)]
+    return Frames(*loaded, *([] if footnotes else [empty("footnotes")]))
 
 
 def select_transactions(

@@ -171,3 +171,18 @@ def test_arrow_conversion_equals_conforming_the_pandas_result(store):
         assert len(arrow) > 0, name
         pd.testing.assert_frame_equal(arrow, plain)
         check(arrow, name)
+
+
+def test_load_without_footnotes_leaves_every_other_frame_as_it_was(store):
+    """Guards against the pages' footnote-less load (ui.data.load reads no footnotes frame: no page shows one)
+    dropping or shifting another frame: the four others are equal to the full load's, the footnotes frame is empty
+    with its declared columns, and every row still carries its footnote text."""
+    import pandas as pd
+
+    full = load(store, tickers=["acme"])
+    lean = load(store, tickers=["acme"], footnotes=False)
+    for name in ("filings", "owners", "transactions", "holdings"):
+        pd.testing.assert_frame_equal(getattr(lean, name), getattr(full, name))
+    assert len(full.footnotes) > 0 and lean.footnotes.empty
+    check(lean.footnotes, "footnotes")
+    assert lean.transactions["footnotes"].notna().any()

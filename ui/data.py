@@ -34,6 +34,7 @@ def _load(
         issuer_ciks=list(ciks) or None,
         owner_cik=owner_cik,
         since=since,
+        footnotes=False,  # no page shows the footnotes frame (rows carry their own footnote text)
     )
 
 
