@@ -72,9 +72,8 @@ _LOCAL = threading.local()
 _POOL: dict[tuple[str, bytes, str | None], list[duckdb.DuckDBPyConnection]] = {}
 _POOL_LOCK = threading.Lock()
 POOL_PER_KEY = 2  # idle connections kept per snapshot and window (two page scripts at once)
-POOL_KEYS = (
-    8  # snapshot x window combinations kept idle over all stores of the process, least recently used out
-)
+# snapshot x window combinations kept idle over all stores of the process, least recently used out
+POOL_KEYS = 8
 
 
 class StoreFull(LoaderError):
@@ -200,19 +199,25 @@ class Store:
         """The committed snapshot: {"version", "parts": {table: [part, ...]}, "shadow", "quarters", "tail"}."""
         return self._snapshot()[1]
 
-    def _snapshot(self) -> tuple[bytes, dict]:
-        """(the manifest file's bytes, the manifest): the bytes name the snapshot exactly (pooled connections)."""
+    def _manifest_bytes(self) -> bytes | None:
+        """The manifest file as stored (None before the first write): its bytes name the snapshot exactly."""
         try:
-            raw = (self.table_dir / MANIFEST).read_bytes()
-            return raw, json.loads(raw)
+            return (self.table_dir / MANIFEST).read_bytes()
         except FileNotFoundError:
-            return b"", {
-                "version": 0,
-                "parts": {t: [] for t in TABLES},
-                "shadow": None,
-                "quarters": {},
-                "tail": {},
-            }
+            return None
+
+    def _snapshot(self) -> tuple[bytes | None, dict]:
+        """(the manifest file's bytes, the manifest)."""
+        raw = self._manifest_bytes()
+        if raw is not None:
+            return raw, json.loads(raw)
+        return raw, {
+            "version": 0,
+            "parts": {t: [] for t in TABLES},
+            "shadow": None,
+            "quarters": {},
+            "tail": {},
+        }
 
     def version(self) -> int:
         """Changes whenever a write commits: cached frames keyed by it refresh by themselves."""
@@ -683,7 +688,7 @@ class Store:
         manifest's exact bytes) and window, so a page's second query skips connecting and creating ~30 views; one
         that raised is closed, never reused; a new snapshot closes the pooled connections of older ones."""
         raw, man = self._snapshot()
-        snapshot = hashlib.blake2b(raw, digest_size=16).digest()
+        snapshot = hashlib.blake2b(raw or b"", digest_size=16).digest()
         key = (str(self.table_dir), snapshot, filed_since)
         with _POOL_LOCK:
             idle = _POOL.get(key) if pooled else None
@@ -704,9 +709,8 @@ class Store:
         except BaseException:
             con.close()
             raise
-        if (
-            not pooled or self._snapshot()[0] != raw
-        ):  # (or a write committed meanwhile: nobody asks for it again)
+        # a write that committed meanwhile made this snapshot old: nobody asks for it again
+        if not pooled or self._manifest_bytes() != raw:
             con.close()
             return
         closing = [con]
