@@ -45,17 +45,27 @@ def _flag(tx: pd.DataFrame, name: str) -> pd.Series:
     return tx["flags"].fillna("").str.contains(rf"(?:^|,){name}(?:,|$)", regex=True)
 
 
-def price_outliers(tx: pd.DataFrame) -> pd.Series:
-    """True for open-market trades priced far from the issuer's other open-market trades that week."""
-    out = pd.Series(False, index=tx.index)
+def _priced_open_market(tx: pd.DataFrame) -> pd.Series:
+    """The rows the price rules compare: open-market trades (P or S, Table I) with a price and a trade date."""
     m = (
         (tx["table"] == "nonDerivative")
         & tx["code"].isin(["P", "S"])
         & (tx["price"] > 0)
         & tx["transaction_date"].notna()
     )
-    rows = tx.loc[m, ["issuer_cik", "security_title", "transaction_date", "price"]]
-    title = rows["security_title"].fillna("").str.lower().str.strip()
+    return m.fillna(False).astype(bool)
+
+
+def _security(title: pd.Series) -> pd.Series:
+    """The security a price belongs to: its title, case and surrounding blanks ignored."""
+    return title.fillna("").str.lower().str.strip()
+
+
+def price_outliers(tx: pd.DataFrame) -> pd.Series:
+    """True for open-market trades priced far from the issuer's other open-market trades that week."""
+    out = pd.Series(False, index=tx.index)
+    rows = tx.loc[_priced_open_market(tx), ["issuer_cik", "security_title", "transaction_date", "price"]]
+    title = _security(rows["security_title"])
     keys = [rows["issuer_cik"], title]  # a row without an issuer CIK is compared with the others without one
     lo_all = rows.groupby(keys, dropna=False)["price"].transform("min")
     hi_all = rows.groupby(keys, dropna=False)["price"].transform("max")
@@ -84,34 +94,25 @@ def price_outliers(tx: pd.DataFrame) -> pd.Series:
 def price_conflicts(tx: pd.DataFrame) -> pd.Series:
     """True for the P and S rows of a filing's same-day purchase and sale of one security priced CONFLICT_FACTOR
     times apart or more: a purchase priced that far from one of the sales, or a sale that far from a purchase."""
-    m = (
-        (tx["table"] == "nonDerivative")
-        & tx["code"].isin(["P", "S"])
-        & (tx["price"] > 0)
-        & tx["transaction_date"].notna()
-    ).fillna(False)
-    rows = tx.loc[m, ["accession", "security_title", "transaction_date", "code", "price"]]
+    rows = tx.loc[
+        _priced_open_market(tx), ["accession", "security_title", "transaction_date", "code", "price"]
+    ]
     # only filings with both a purchase and a sale can conflict (few of them): the groupings run over those alone
     both = set(rows.loc[rows["code"] == "P", "accession"]) & set(rows.loc[rows["code"] == "S", "accession"])
     rows = rows[rows["accession"].isin(both)]
     if rows.empty:
         return pd.Series(False, index=tx.index)
-    keys = [
-        rows["accession"],
-        rows["security_title"].fillna("").str.lower().str.strip(),
-        rows["transaction_date"],
-    ]
+    keys = [rows["accession"], _security(rows["security_title"]), rows["transaction_date"]]
     price = rows["price"].astype(float)
-    buys, sales = price.where(rows["code"] == "P"), price.where(rows["code"] == "S")
-    low_buy = buys.groupby(keys, dropna=False).transform("min")
-    high_buy = buys.groupby(keys, dropna=False).transform("max")
-    low_sale = sales.groupby(keys, dropna=False).transform("min")
-    high_sale = sales.groupby(keys, dropna=False).transform("max")
     is_buy = rows["code"] == "P"
-    far = (price >= CONFLICT_FACTOR * low_sale) | (price * CONFLICT_FACTOR <= high_sale)
-    far_sale = (price >= CONFLICT_FACTOR * low_buy) | (price * CONFLICT_FACTOR <= high_buy)
-    hit = far.where(is_buy, far_sale).fillna(False).astype(bool)
-    return hit.reindex(tx.index, fill_value=False)
+    sides = pd.DataFrame({"buy": price.where(is_buy), "sale": price.where(~is_buy)})
+    group = sides.groupby(keys, dropna=False)
+    low, high = group.transform("min"), group.transform("max")
+    # each row against the other side's prices: a purchase against the day's sales, a sale against its purchases
+    other_low = low["sale"].where(is_buy, low["buy"])
+    other_high = high["sale"].where(is_buy, high["buy"])
+    hit = (price >= CONFLICT_FACTOR * other_low) | (price * CONFLICT_FACTOR <= other_high)
+    return hit.fillna(False).astype(bool).reindex(tx.index, fill_value=False)
 
 
 def far_outside_range(tx: pd.DataFrame) -> pd.Series:
