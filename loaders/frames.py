@@ -152,7 +152,7 @@ def load(
         params.append(sorted(chosen["accession"]))
     where = " AND ".join(clauses) or "TRUE"
     sqls = []
-    names = NAMES if footnotes else NAMES[:-1]
+    names = [n for n in NAMES if footnotes or n != "footnotes"]
     for name in names:
         live = (
             " AND superseded_by IS NULL"
@@ -164,8 +164,8 @@ def load(
             dated = f" AND {window}"
         sqls.append(f"SELECT * FROM {name} WHERE {where}{live}{dated} ORDER BY {_ORDER[name]}")
     raw = store.query_arrow(sqls, params or None, filed_since=recent)
-    loaded = [from_arrow(table, n) for n, table in zip(names, raw, strict=True)]
-    return Frames(*loaded, *([] if footnotes else [empty("footnotes")]))
+    loaded = {n: from_arrow(table, n) for n, table in zip(names, raw, strict=True)}
+    return Frames(*(loaded[n] if n in loaded else empty(n) for n in NAMES))
 
 
 def select_transactions(
