@@ -5,6 +5,7 @@ Each docstring names the silent failure it guards against."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from analytics import quality
 from loaders import schema
@@ -280,34 +281,42 @@ def test_same_day_buy_and_sale_far_apart_is_suspect_0001213900_23_014092():
     )
 
 
-def test_price_conflict_needs_a_buy_and_a_sale_of_one_security_on_one_day_in_one_filing():
+def _buy(price: float, day: str = "2023-02-17") -> Tx:
+    return Tx(day, "P", 10, price, "A", 10)
+
+
+def _sale(price: float, day: str = "2023-02-17", **kw) -> Tx:
+    return Tx(day, "S", 5, price, "D", 5, **kw)
+
+
+@pytest.mark.parametrize(
+    ("filings", "expected"),
+    [
+        pytest.param(
+            [[_sale(4.88, "2023-03-27"), _sale(12.00, "2023-03-27")]], [False, False], id="NIR-sales-only"
+        ),
+        pytest.param(
+            [[_buy(0.01, "2023-02-03"), _buy(0.04, "2023-02-03")]], [False, False], id="ETST-buys-only"
+        ),
+        pytest.param([[_buy(29.99), _sale(10.0)]], [False, False], id="under-3x"),
+        pytest.param([[_buy(10.0), _sale(30.0)]], [True, True], id="sale-exactly-3x-above"),
+        pytest.param([[_buy(30.0), _sale(10.0)]], [True, True], id="buy-exactly-3x-above"),
+        pytest.param([[_buy(100.0, "2023-02-16"), _sale(10.0)]], [False, False], id="different-days"),
+        pytest.param(
+            [[_buy(100.0), _sale(10.0, title="Warrants")]], [False, False], id="different-securities"
+        ),
+        pytest.param([[_buy(100.0)], [_sale(10.0)]], [False, False], id="different-filings"),
+        # only the rows far from the other side: a second sale near the purchase price is not marked
+        pytest.param([[_buy(10.0), _sale(10.5), _sale(95.0)]], [True, False, True], id="only-the-far-rows"),
+    ],
+)
+def test_price_conflict_needs_a_buy_and_a_sale_of_one_security_on_one_day_in_one_filing(filings, expected):
     """Guards against the conflict rule dropping real trades: sales alone spread 2.5x in a day (NIR
     0001209191-23-021547, a de-SPAC's $4.88-$12.00 day), penny-stock purchases 4x apart (ETST
     0001493152-23-003610), a buy and a sale under 3x apart, on different days, of different securities or in
     different filings all count; exactly 3x apart is a conflict either way round."""
-
-    def conflicts(filings) -> list[bool]:
-        return list(quality.price_conflicts(_tx(filings)))
-
-    assert conflicts([("2023-03-29", [Tx("2023-03-27", "S", 10, 4.88, "D", 90),
-                                      Tx("2023-03-27", "S", 10, 12.00, "D", 80)], {})]) == [False, False]  # fmt: skip
-    assert conflicts([("2023-02-07", [Tx("2023-02-03", "P", 10, 0.01, "A", 10),
-                                      Tx("2023-02-03", "P", 10, 0.04, "A", 20)], {})]) == [False, False]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 29.99, "A", 10),
-                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 10.0, "A", 10),
-                                      Tx("2023-02-17", "S", 5, 30.0, "D", 5)], {})]) == [True, True]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 30.0, "A", 10),
-                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [True, True]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-16", "P", 10, 100.0, "A", 10),
-                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 100.0, "A", 10),
-                                      Tx("2023-02-17", "S", 5, 10.0, "D", 5, title="Warrants")], {})]) == [False, False]  # fmt: skip
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 100.0, "A", 10)], {}),
-                      ("2023-02-23", [Tx("2023-02-17", "S", 5, 10.0, "D", 5)], {})]) == [False, False]  # fmt: skip
-    # only the rows far from the other side: a second sale near the purchase price is not marked
-    assert conflicts([("2023-02-23", [Tx("2023-02-17", "P", 10, 10.0, "A", 10), Tx("2023-02-17", "S", 5, 10.5, "D", 5),
-                                      Tx("2023-02-17", "S", 5, 95.0, "D", 0)], {})]) == [True, False, True]  # fmt: skip
+    tx = _tx([("2023-02-23", txs, {}) for txs in filings])
+    assert list(quality.price_conflicts(tx)) == expected
 
 
 def test_igta_filing_from_the_corpus_is_left_out_0001213900_23_014092():
