@@ -33,13 +33,16 @@ import functools
 import io
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from loaders.derive import derive_filing, owner_columns, role_text
 from loaders.errors import LoaderError
-from loaders.schema import conform, empty
+from loaders.schema import conform, empty, from_arrow
 
 QUARTER_RE = re.compile(r"^(\d{4})q([1-4])$")
 ZIP_NAME_RE = re.compile(r"(\d{4})q([1-4])_form345\.zip", re.I)
@@ -150,9 +153,29 @@ class IncompleteDataSet(DataSetError):
         )
 
 
+class ArrowFrames(Mapping[str, pd.DataFrame]):
+    """Store frames kept as Arrow tables (`tables`, the store's own column types), each converted to a conformed
+    pandas frame only when asked for: the store writes the tables as they are, without a pass through pandas."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        self.tables = tables
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = from_arrow(self.tables[name], name)
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
 @dataclass
 class Quarter:
-    frames: dict[str, pd.DataFrame]
+    frames: Mapping[str, pd.DataFrame]  # a dict, or ArrowFrames (the columnar reader)
     filings: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # rows that could not be placed (no SUBMISSION row ...)
@@ -189,10 +212,14 @@ def check_zip(data: bytes, name: str = "data set") -> list[str]:
     return missing
 
 
-def _open(data: bytes, name: str) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo], list[str]]:
+def _open(
+    data: bytes, name: str, verify: bool = True
+) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo], list[str]]:
+    """The zip, its members by table name and the SECONDARY tables it lacks. verify=False skips reading every member
+    once for its CRC (testzip): a reader that reads the tables through member() is checked as it reads."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        bad = zf.testzip()
+        bad = zf.testzip() if verify else None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as e:
         raise DataSetError(name, f"the zip is corrupt or truncated ({e})") from None
     if bad is not None:
@@ -202,6 +229,14 @@ def _open(data: bytes, name: str) -> tuple[zipfile.ZipFile, dict[str, zipfile.Zi
     if absent := [t for t in CORE if t not in members]:
         raise IncompleteDataSet(name, absent, secondary)
     return zf, members, secondary
+
+
+def member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """One member's bytes; DataSetError when they fail their CRC or do not decompress (a corrupt download)."""
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+        raise DataSetError(name, f"member {info.filename} is corrupt ({e})") from None
 
 
 def read_tables(data: bytes, name: str = "data set") -> dict[str, tuple[list[str], list[list[str]]]]:

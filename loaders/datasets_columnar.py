@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from loaders import derive
 from loaders.codes import code_name
@@ -35,14 +36,16 @@ from loaders.datasets import (
     OPTIONAL,
     REQUIRED,
     ROW_TABLES,
+    ArrowFrames,
     Quarter,
     _cik,
     _open,
     _tsv,
+    member,
     sec_date,
 )
 from loaders.notes import price_ranges, tenb51
-from loaders.schema import conform, empty
+from loaders.schema import arrow_schema, conform, empty, to_arrow
 
 _ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
 _OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
@@ -131,8 +134,12 @@ def _as_days(s: pd.Series) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- the quarter
 def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc)."""
-    zf, members, missing = _open(data, name)
-    raw = {t: _table(zf.read(members[t]), f"{name}/{t}.tsv") for t in (*REQUIRED, *OPTIONAL) if t in members}
+    zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
+    raw = {
+        t: _table(member(zf, members[t], name), f"{name}/{t}.tsv")
+        for t in (*REQUIRED, *OPTIONAL)
+        if t in members
+    }
     sub = raw["SUBMISSION"]
     has_checkbox = "AFF10B5ONE" in sub.columns
     problems: list[str] = []
@@ -177,9 +184,9 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     }
     tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
     hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
-    frames = _derive(filings, owners, tx, hold, notes, has_checkbox)
-    rows = {t: len(f) for t, f in frames.items()}
-    return Quarter(frames, len(frames["filings"]), rows, problems, missing)
+    tables = _derive(filings, owners, tx, hold, notes, has_checkbox)
+    rows = {t: f.num_rows for t, f in tables.items()}
+    return Quarter(ArrowFrames(tables), rows["filings"], rows, problems, missing)
 
 
 def _stack(*parts: pd.DataFrame) -> pd.DataFrame:
@@ -594,9 +601,9 @@ def _derive(
             np.where(np.isnan(shares), np.nan, sign * shares),
         )
         complex_f[tf[chain]] = True
-        simple_tx = pd.DataFrame(
+        simple_tx = dict(
             {
-                **{c: t[c] for c in t.columns},
+                **{c: t[c].to_numpy() for c in t.columns},
                 **{k: v for k, v in tcols.items() if k != "_far"},
                 "transaction_date": tdate.astype("datetime64[ns]"),
                 "deemed_execution_date": deemed.astype("datetime64[ns]"),
@@ -626,7 +633,7 @@ def _derive(
             }
         )
     else:
-        simple_tx = t
+        simple_tx = {}
     # -- holdings
     h = hold
     if len(h):
@@ -634,9 +641,9 @@ def _derive(
         hcols = common(h)
         owned_h, bad_h = _amounts(h["shares_owned_raw"])
         complex_f[hf[bad_h | hcols["_far"]]] = True
-        simple_hold = pd.DataFrame(
+        simple_hold = dict(
             {
-                **{c: h[c] for c in h.columns},
+                **{c: h[c].to_numpy() for c in h.columns},
                 **{k: v for k, v in hcols.items() if k != "_far"},
                 "shares_owned": owned_h,
                 "value_owned": _numbers(h["value_owned"]),
@@ -644,7 +651,7 @@ def _derive(
             }
         )
     else:
-        simple_hold = h
+        simple_hold = {}
     # -- filings
     n_tx = np.bincount(tf, minlength=n) if len(t) else np.zeros(n, dtype=np.int64)
     n_h = np.bincount(h["_f"].to_numpy(), minlength=n) if len(h) else np.zeros(n, dtype=np.int64)
@@ -663,27 +670,20 @@ def _derive(
     ]
     # -- the per-filing derivation for the rest, then both parts in the reader's order
     ref = _reference(fil, t, h, notes, complex_f)
-    frames = {
-        "filings": _merge(fil, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
-        "owners": conform(owners, "owners") if len(owners) else empty("owners"),
-        "transactions": _merge(simple_tx, ref["transactions"], "transactions"),
-        "holdings": _merge(simple_hold, ref["holdings"], "holdings"),
-        "footnotes": (
-            conform(
-                pd.DataFrame(
-                    {
-                        "accession": filings["accession"].to_numpy(dtype=object)[notes["_f"].to_numpy()],
-                        "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
-                        "text": notes["text"].to_numpy(dtype=object),
-                    }
-                ),
-                "footnotes",
-            )
-            if len(notes)
-            else empty("footnotes")
-        ),
+    fil_cols = {c: fil[c].to_numpy() for c in fil.columns}
+    fil_cols.update(days)  # the dates as datetime64 (far ones are in complex filings, replaced below)
+    foot = {
+        "accession": filings["accession"].to_numpy(dtype=object)[notes["_f"].to_numpy()],
+        "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
+        "text": notes["text"].to_numpy(dtype=object),
     }
-    return frames
+    return {
+        "filings": _merge(fil_cols, n, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
+        "owners": to_arrow({c: owners[c].to_numpy() for c in owners.columns}, "owners", len(owners)),
+        "transactions": _merge(simple_tx, len(t), ref["transactions"], "transactions"),
+        "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings"),
+        "footnotes": to_arrow(foot, "footnotes", len(notes)),
+    }
 
 
 _TX_FLAGS = ("date_after_filing", "implausible_value", "tenb51_conflict", "price_outside_range")
@@ -694,20 +694,17 @@ _FLAG_SETS = np.array(
 )
 
 
-def _merge(simple: pd.DataFrame, derived: tuple, name: str) -> pd.DataFrame:
-    """The simple rows, with the per-filing derivation's rows (derived = (frame, positions)) in their places."""
+def _merge(simple: dict, n: int, derived: tuple, name: str) -> pa.Table:
+    """The n simple rows as an Arrow table, with the per-filing derivation's rows (derived = (conformed frame,
+    positions)) in their places."""
     done, where = derived
-    if not len(simple):
-        return empty(name)
-    out = conform(simple, name)
+    table = to_arrow(simple, name, n)
     if not len(where):
-        return out
-    columns = {}
-    for col in out.columns:
-        values = out[col].array
-        values[where] = done[col].array
-        columns[col] = values
-    return pd.DataFrame(columns, copy=False)
+        return table
+    order = np.arange(n)
+    order[where] = n + np.arange(len(where))
+    redone = pa.Table.from_pandas(done, schema=arrow_schema(name), preserve_index=False)
+    return pa.concat_tables([table, redone]).take(order)
 
 
 # every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no

@@ -15,6 +15,7 @@ found from each insider.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -232,22 +233,24 @@ def conform(frame: pd.DataFrame | list[dict], name: str) -> pd.DataFrame:
         if col not in df.columns:
             out[col] = pd.Series([None] * len(df), index=df.index).astype(dtype if dtype != F else "float64")
             continue
-        s = df[col]
-        if s.dtype == _DTYPES[dtype]:
-            out[col] = s  # already conformed (the frame built below copies it)
-        elif dtype == D:
-            # a column DuckDB already gives as dates skips to_datetime (which walks every value to decide on a cache)
-            dates = s if pd.api.types.is_datetime64_dtype(s.dtype) else pd.to_datetime(s, errors="coerce")
-            out[col] = dates.astype("datetime64[ns]")
-        elif dtype == F:
-            out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif dtype == I:
-            out[col] = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif dtype == B:
-            out[col] = s.astype("boolean")
-        else:
-            out[col] = s.astype("string")
+        out[col] = _conform_column(df[col], dtype)
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def _conform_column(s: pd.Series, dtype: str) -> pd.Series:
+    if s.dtype == _DTYPES[dtype]:
+        return s  # already conformed (the frame conform builds copies it)
+    if dtype == D:
+        # a column DuckDB already gives as dates skips to_datetime (which walks every value to decide on a cache)
+        dates = s if pd.api.types.is_datetime64_dtype(s.dtype) else pd.to_datetime(s, errors="coerce")
+        return dates.astype("datetime64[ns]")
+    if dtype == F:
+        return pd.to_numeric(s, errors="coerce").astype("float64")
+    if dtype == I:
+        return pd.to_numeric(s, errors="coerce").astype("Int64")
+    if dtype == B:
+        return s.astype("boolean")
+    return s.astype("string")
 
 
 def _arrow_dtype(t: pa.DataType):
@@ -265,6 +268,39 @@ def from_arrow(table: pa.Table, name: str) -> pd.DataFrame:
     """conform() of an Arrow query result, converted column by column to the nullable dtypes (text straight to
     "string": going through Python objects first made converting a large issuer's rows half of its load)."""
     return conform(table.to_pandas(types_mapper=_arrow_dtype, date_as_object=False), name)
+
+
+_ARROW = {S: pa.string(), F: pa.float64(), I: pa.int64(), B: pa.bool_(), D: pa.timestamp("ns")}
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of `name` as the store writes it (what pyarrow makes of a conformed frame)."""
+    return pa.schema([(c, _ARROW[t]) for c, t in SCHEMAS[name].items()])
+
+
+def to_arrow(columns: dict, name: str, n: int) -> pa.Table:
+    """The columns of `name` (numpy arrays or lists of n values; a missing column is null) as an Arrow table with
+    the values conform() would give: NaN and None are null, dates and numbers that do not convert are null. Arrays
+    already of the column's kind (float, datetime64, bool, str objects) convert without a pass through pandas."""
+    arrays = []
+    for col, dtype in SCHEMAS[name].items():
+        kind = _ARROW[dtype]
+        if col not in columns:
+            arrays.append(pa.nulls(n, kind))
+            continue
+        values = columns[col]
+        if values is None or isinstance(values, str | bool | int | float):  # one value for every row
+            values = np.full(n, values, dtype=object)
+        try:
+            if dtype == D and getattr(values, "dtype", None) is not None and values.dtype.kind == "M":
+                values = values.astype("datetime64[ns]")
+            if dtype in (D, I) and getattr(values, "dtype", None) == np.dtype("O"):
+                raise pa.ArrowInvalid("objects: conform decides")
+            arrays.append(pa.array(values, kind, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            conformed = _conform_column(pd.Series(values, dtype=object), dtype)
+            arrays.append(pa.Array.from_pandas(conformed, type=kind))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(name))
 
 
 def check(frame: pd.DataFrame, name: str) -> None:

@@ -42,18 +42,20 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from loaders.errors import LoaderError
 from loaders.parser import ParsedFiling
-from loaders.schema import conform, empty
+from loaders.schema import SCHEMAS, STORE_FILLED, arrow_schema, conform, empty
 
 TABLES = ("filings", "owners", "transactions", "holdings", "footnotes")
 SOURCES = ("xml", "dataset")
@@ -340,41 +342,49 @@ class Store:
         return len(keep)
 
     def write_quarter(
-        self, quarter: str, frames: dict[str, pd.DataFrame], info: dict | None = None, prepared: bool = False
+        self, quarter: str, frames: Mapping, info: dict | None = None, prepared: bool = False
     ) -> int:
         """Replace the data-set partition of `quarter` with these frames (source "dataset") in one commit.
 
         Filings already held as XML are left out (the XML wins, row for row). Returns the filings stored.
+        frames: pandas frames (conformed here), or datasets.ArrowFrames, whose Arrow tables are written as they are.
         prepared=True: the frames are Arrow tables already in the stored shape, sorted (bench/bench_market.py)."""
         if prepared:
             return self._write_prepared(quarter, frames, info)
-        frames = enrich({t: conform(frames.get(t, empty(t)), t) for t in TABLES}, "dataset")
-        xml = self._retry(
-            lambda: self._accessions(self.manifest(), "xml", list(frames["filings"]["accession"]))
-        )
+        tables = getattr(
+            frames, "tables", None
+        )  # datasets.ArrowFrames: the reader's Arrow tables as they are
+        if tables is not None:
+            frames = enrich_arrow(tables, "dataset")
+            accessions = frames["filings"].column("accession").to_pylist()
+        else:
+            frames = enrich({t: conform(frames.get(t, empty(t)), t) for t in TABLES}, "dataset")
+            accessions = list(frames["filings"]["accession"])
+        xml = self._retry(lambda: self._accessions(self.manifest(), "xml", accessions))
         if xml:
-            frames = {t: f[~f["accession"].isin(xml)] for t, f in frames.items()}
+            frames = {t: _without(f, xml) for t, f in frames.items()}
+            accessions = [a for a in accessions if a not in xml]
         staged = []
         try:
-            staged = [self._stage(t, "dataset", quarter, frames[t]) for t in TABLES]
+            staged = self._stage_all([(t, "dataset", quarter, frames[t]) for t in TABLES])
             with self._locked():
                 man = self.manifest()
-                late = self._accessions(man, "xml", list(frames["filings"]["accession"]))
+                late = self._accessions(man, "xml", accessions)
                 drop = [
                     p
                     for t in TABLES
                     for p in man["parts"].get(t, [])
                     if p["src"] == "dataset" and p["q"] == quarter
                 ]
-                man.setdefault("quarters", {})[quarter] = {**(info or {}), "filings": len(frames["filings"])}
+                man.setdefault("quarters", {})[quarter] = {**(info or {}), "filings": len(accessions)}
                 self._publish(man, staged, drop=drop, shadow_add=late)
         except BaseException:
             for item in staged:
                 Path(item["tmp"]).unlink(missing_ok=True)
             raise
-        return len(frames["filings"])
+        return len(accessions)
 
-    def _write_prepared(self, quarter: str, tables: dict[str, pa.Table], info: dict | None) -> int:
+    def _write_prepared(self, quarter: str, tables: Mapping[str, pa.Table], info: dict | None) -> int:
         staged = []
         try:
             staged = [self._stage(t, "dataset", quarter, tables[t], presorted=True) for t in TABLES]
@@ -403,6 +413,21 @@ class Store:
             man = self.manifest()
             man[key] = value
             self._write_manifest(man)
+
+    def _stage_all(self, parts: list[tuple]) -> list[dict]:
+        """_stage of each (table, src, quarter, frame), two at a time: Arrow sorts and writes Parquet without the
+        GIL, so a quarter's five tables overlap on two cores. If one fails, the others' files are removed."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(self._stage, *part) for part in parts]
+        done = [f.result() for f in futures if f.exception() is None]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        if failed:
+            for item in done:
+                Path(item["tmp"]).unlink(missing_ok=True)
+            raise failed[0]  # type: ignore[misc]
+        return done
 
     def _stage(self, table: str, src: str, quarter: str, frame, presorted: bool = False) -> dict:
         """Write one part under a temporary name in its partition folder (outside the lock)."""
@@ -875,6 +900,59 @@ class Store:
                 p.unlink(missing_ok=True)
 
 
+def _without(frame: pd.DataFrame | pa.Table, accessions: AbstractSet[str]) -> pd.DataFrame | pa.Table:
+    """The rows of `frame` whose accession is not in `accessions`."""
+    if isinstance(frame, pa.Table):
+        drop = pc.is_in(frame.column("accession"), value_set=pa.array(sorted(accessions), pa.string()))
+        return frame.filter(pc.invert(drop))
+    return frame[~frame["accession"].isin(accessions)]
+
+
+def enrich_arrow(tables: dict[str, pa.Table], source: str) -> dict[str, pa.Table]:
+    """enrich() of Arrow tables in the schema's Arrow types (datasets.ArrowFrames), in Arrow: the same columns and
+    values, without a pass through pandas."""
+    filled = {t: STORE_FILLED[t] - {"unverified"} for t in TABLES}  # what enrich sets; the rest is kept
+    out = {t: tables[t].select([c for c in tables[t].column_names if c not in filled[t]]) for t in TABLES}
+    filings, owners = out["filings"], out["owners"]
+    f_acc = filings.column("accession")
+    # first_owner_cik: the CIK of the first owner (position 0) listed for the accession
+    lead = owners.filter(pc.equal(owners.column("position"), 0))
+    at = pc.index_in(
+        f_acc, value_set=lead.column("accession")
+    )  # the first match, as pandas' drop_duplicates keeps
+    first_owner = pc.take(lead.column("owner_cik"), at)
+    # row_kinds: the kinds of rows a filing holds ("table:T" / "table:H"), sorted, comma-joined
+    kinds: dict[str, pa.ChunkedArray] = {}
+    for t, kind in (("transactions", "T"), ("holdings", "H")):
+        rows = out[t].filter(pc.is_valid(out[t].column("table")))
+        for name in pc.unique(rows.column("table")).to_pylist():
+            got = rows.filter(pc.equal(rows.column("table"), name)).column("accession")
+            kinds[f"{name}:{kind}"] = pc.is_in(f_acc, value_set=pc.unique(got))
+    names = sorted(kinds)
+    mask = np.zeros(filings.num_rows, dtype=np.int64)
+    for i, k in enumerate(names):
+        mask |= kinds[k].to_numpy(zero_copy_only=False).astype(np.int64) << i
+    spelled = np.array(
+        [",".join(k for i, k in enumerate(names) if m >> i & 1) or None for m in range(1 << len(names))]
+    )
+    row_kinds = pa.array(spelled[mask], pa.string(), from_pandas=True)
+    filings = filings.append_column("first_owner_cik", first_owner).append_column("row_kinds", row_kinds)
+    out["filings"] = filings
+    issuer = filings.column("issuer_cik")
+    for t in ("owners", "footnotes"):
+        where = pc.index_in(out[t].column("accession"), value_set=f_acc)
+        out[t] = out[t].append_column("issuer_cik", pc.take(issuer, where))
+    for t in TABLES:
+        n = out[t].num_rows
+        out[t] = out[t].append_column("source", pa.repeat(pa.scalar(source, pa.string()), n))
+        have = set(out[t].column_names)
+        missing = [c for c in SCHEMAS[t] if c not in have]
+        for c in missing:
+            out[t] = out[t].append_column(c, pa.nulls(n, arrow_schema(t).field(c).type))
+        out[t] = out[t].select(list(SCHEMAS[t])).cast(arrow_schema(t))
+    return out
+
+
 def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
     """Fill the store's own columns: source, first_owner_cik and row_kinds on filings, issuer_cik on owners and
     footnotes (so every table can be pruned by issuer)."""
@@ -907,4 +985,4 @@ def enrich(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFra
     return {t: conform(out[t], t) for t in TABLES}
 
 
-__all__ = ["Store", "StoreFull", "atomic_write", "enrich", "quarter_of"]
+__all__ = ["Store", "StoreFull", "atomic_write", "enrich", "enrich_arrow", "quarter_of"]

@@ -285,3 +285,27 @@ def test_corrupt_or_incomplete_zip_is_refused():
         z.writestr("SUBMISSION.tsv", "ACCESSION_NUMBER\n")
     with pytest.raises(datasets.DataSetError, match="NONDERIV_TRANS.tsv"):
         datasets.read_quarter(buf.getvalue(), "2024q3_form345.zip")
+
+
+def test_a_member_failing_its_crc_is_refused_by_the_reader_and_by_check_zip():
+    """Guards against the reader (which leaves the up-front CRC pass to check_zip, and checks each table as it
+    reads it) turning a corrupted member into rows: one flipped byte inside NONDERIV_TRANS.tsv, stored uncompressed
+    so the zip still opens, must fail both check_zip and read_quarter, naming the quarter."""
+    good = _tiny_zip(
+        [
+            "ACCESSION_NUMBER\tFILING_DATE\tDOCUMENT_TYPE\tISSUERCIK",
+            "0000000001-23-000001\t05-MAY-2023\t4\t42",
+        ]
+    )
+    src = zipfile.ZipFile(io.BytesIO(good))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    data = bytearray(buf.getvalue())
+    at = data.index(b"250000.0")
+    data[at] = ord("9")  # 950000.0: a plausible number, caught only by the CRC
+    with pytest.raises(datasets.DataSetError, match="2023q2_form345.zip.*CRC"):
+        datasets.check_zip(bytes(data), "2023q2_form345.zip")
+    with pytest.raises(datasets.DataSetError, match="2023q2_form345.zip.*NONDERIV_TRANS.tsv is corrupt"):
+        datasets.read_quarter(bytes(data), "2023q2_form345.zip")

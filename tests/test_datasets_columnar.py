@@ -165,3 +165,47 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     assert first["flags"].tolist()[2:] == ["price_outside_range", "date_after_filing,implausible_value"]
     assert first["price_low"].tolist()[1:3] == [20.0, 24.0] and first["is_late"].tolist()[2]
     assert "not a trade a plan covers" in first["tenb51_note"].iloc[0]
+
+
+@pytest.mark.fake_edgar
+def test_arrow_tables_are_stored_as_the_conformed_frames_would_be(fake_edgar, tmp_path):
+    """Guards against the Arrow hand-off (the reader's tables written without pandas: store.enrich_arrow, the XML
+    filter on Arrow) storing other columns, types or values than the pandas path (store.enrich on conformed frames):
+    on the largest corpus quarter and the first with the 10b5-1 checkbox, both enrich versions give equal frames and
+    the same Arrow schema, and a store written from the tables reads back equal to one written from the frames,
+    with a filing already held as XML left out by both."""
+    import pyarrow as pa
+
+    from loaders import store as st
+    from loaders.frames import load
+    from loaders.parser import parse_ownership
+    from loaders.schema import from_arrow
+    from tests.fixtures.builder import fixture_filings
+
+    for quarter in ("2023q1", "2023q2"):
+        got = read_quarter(_zip(fake_edgar, quarter), quarter)
+        assert got.filings > 1000
+        tables = st.enrich_arrow(got.frames.tables, "dataset")
+        frames = st.enrich({t: got.frames[t] for t in st.TABLES}, "dataset")
+        for t in st.TABLES:
+            pd.testing.assert_frame_equal(from_arrow(tables[t], t), frames[t], obj=f"{quarter} {t}")
+            want = pa.Table.from_pandas(frames[t], preserve_index=False).schema.remove_metadata()
+            assert tables[t].schema == want, (quarter, t)
+        assert frames["filings"]["row_kinds"].notna().sum() > 1000
+        assert (
+            frames["owners"]["issuer_cik"].notna().all()
+            and frames["filings"]["first_owner_cik"].notna().all()
+        )
+    loaded = {}
+    held = got.frames["filings"]["accession"].iloc[7]
+    for kind, given in (("arrow", got.frames), ("pandas", dict(got.frames))):
+        store = st.Store(tmp_path / kind)
+        assert store.write([parse_ownership(fixture_filings()[0][2], held, "2023-05-05")]) == 1  # held as XML
+        assert store.write_quarter(quarter, given, {"sha256": kind}) == got.filings - 1
+        loaded[kind] = load(store, footnotes=True)
+        live = loaded[kind].filings
+        assert len(live) == got.filings and live.set_index("accession").loc[held, "source"] == "xml"
+    for name in ("filings", "owners", "transactions", "holdings", "footnotes"):
+        pd.testing.assert_frame_equal(
+            getattr(loaded["arrow"], name), getattr(loaded["pandas"], name), obj=name
+        )

@@ -209,3 +209,44 @@ def test_xml_wins_over_the_data_set_copy_and_compaction_drops_it(tmp_path):
     store.write_quarter("2023q2", read_quarter(_tiny_zip(sub)).frames, {"sha256": "y"})
     again = store.query("SELECT source, count(*) AS n FROM filings GROUP BY 1 ORDER BY 1")
     assert dict(zip(again["source"], again["n"], strict=True)) == {"dataset": 2, "xml": 1}
+
+
+def test_a_quarter_that_fills_the_disk_leaves_no_part_behind(small_disk):
+    """Guards against orphaned parts when a quarter's tables, written two at a time, run out of disk part-way: the
+    tables already written are removed with the one that failed, the manifest is unchanged, and the quarter loads
+    once there is room."""
+    from loaders.datasets import read_quarter
+    from tests.test_datasets import _tiny_zip
+
+    sub = [
+        "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL",
+        *(f"0000000001-23-00000{i}\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY" for i in (1, 2, 3)),
+    ]
+    frames = read_quarter(_tiny_zip(sub)).frames
+    store = Store(small_disk / "data")
+    store.record("started", True)
+    before = store.manifest()
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    orphans: list[str] = []
+    real = store._stage
+
+    def stage(*args, **kwargs):  # what each table's write left on disk when the next one failed
+        item = real(*args, **kwargs)
+        orphans.append(item["tmp"])
+        return item
+
+    store._stage = stage  # type: ignore[method-assign]
+    os.truncate(filler, filler.stat().st_size - 24 * 1024)  # room for a part or two, not for five
+    with pytest.raises(StoreFull, match="full"):
+        store.write_quarter("2023q2", frames, {"sha256": "x"})
+    assert orphans, "no table was written before the disk filled: the test proves nothing"
+    assert store.manifest() == before
+    assert not [p for p in (small_disk / "data").rglob(".tmp-*")]
+    filler.unlink()
+    assert store.write_quarter("2023q2", frames, {"sha256": "x"}) == 3
