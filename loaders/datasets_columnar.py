@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from loaders import derive
 from loaders.codes import code_name
@@ -115,12 +116,29 @@ def _sk_sorted(frame: pd.DataFrame) -> pd.DataFrame:
     sk = next((c for c in frame.columns if c.endswith("_SK")), None)
     if sk is None or frame.empty:
         return frame.reset_index(drop=True)
-    keys = _mapped(frame[sk], lambda v: int(v) if v.isdigit() else 0)
-    return frame.iloc[np.argsort(keys.to_numpy(dtype=np.int64), kind="stable")].reset_index(drop=True)
+    return frame.iloc[np.argsort(_sk_keys(frame[sk]), kind="stable")].reset_index(drop=True)
 
 
-def _as_datetime(values) -> np.ndarray:
+def _sk_keys(s: pd.Series) -> np.ndarray:
+    """Keys that sort the rows as int(v) if v.isdigit() else 0 does: those values, in Arrow, when every value is
+    ASCII (isdigit is then [0-9]+) and at most 18 characters long (fits in int64); else their ranks, value by
+    value."""
+    text = pa.array(s.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    longest = pc.max(pc.utf8_length(text)).as_py() or 0
+    if longest <= 18 and pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        digits = pc.fill_null(pc.match_substring_regex(text, "^[0-9]+$"), False)
+        keys = pc.if_else(digits, pc.cast(pc.if_else(digits, text, "0"), pa.int64()), 0)
+        return keys.to_numpy(zero_copy_only=False)
+    codes, uniq = _distinct(s)
+    keys = [int(v) if v and v.isdigit() else 0 for v in uniq]
+    rank = {k: i for i, k in enumerate(sorted(set(keys)))}  # the keys' order, in int64 however long they are
+    return np.array([rank[k] for k in keys], dtype=np.int64)[codes]
+
+
+def _as_datetime(values: list) -> np.ndarray:
     """dates / None -> datetime64[ns] (NaT for None), converted once per distinct date."""
+    if not any(v is not None for v in values):
+        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
     codes, uniq = _distinct(pd.Series(list(values), dtype=object))
     return pd.to_datetime(pd.Series(uniq, dtype=object), errors="coerce").to_numpy("datetime64[ns]")[codes]
 
@@ -256,13 +274,11 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
     if rows.empty:
         return empty("owners").assign(_f=pd.Series([], dtype=np.int64))
     rows = rows.sort_values("_f", kind="stable").reset_index(drop=True)
-    rel = _mapped(_col(rows, "RPTOWNER_RELATIONSHIP"), lambda v: (v or "").replace(" ", "").lower())
-    flags = {
-        "is_director": rel.str.contains("director", regex=False),
-        "is_officer": rel.str.contains("officer", regex=False),
-        "is_ten_percent_owner": rel.str.contains("tenpercentowner", regex=False),
-        "is_other": rel.str.contains("other", regex=False),
-    }
+    codes, uniq = _distinct(_col(rows, "RPTOWNER_RELATIONSHIP"))  # each distinct relationship read once
+    words = ("director", "officer", "tenpercentowner", "other")
+    per_value = [[w in (v or "").replace(" ", "").lower() for w in words] for v in uniq]
+    on = np.array(per_value, dtype=bool).reshape(len(uniq), len(words))[codes]
+    flags = {k: pd.Series(on[:, j]) for j, k in enumerate(_OWNER_FLAGS)}
     title = _stripped(_col(rows, "RPTOWNER_TITLE"))
     other = _stripped(_col(rows, "RPTOWNER_TXT"))
     # owners share a few relationships and titles: each combination is worded once
@@ -628,8 +644,8 @@ def _derive(
                 "is_late": is_late,
                 "flags": flags,
                 "tenb51_note": [p[2] for p in plan],
-                "plan_adoption_date": _as_datetime(p[4] for p in plan),
-                "plan_adopted_before": _as_datetime(p[5] for p in plan),
+                "plan_adoption_date": _as_datetime([p[4] for p in plan]),
+                "plan_adopted_before": _as_datetime([p[5] for p in plan]),
             }
         )
     else:
@@ -661,17 +677,15 @@ def _derive(
     fil["filing_date_source"] = "edgar"
     fil["amends_accession"] = None
     fil["xml_url"] = None
-    fil["is_amendment"] = [str(x).endswith("/A") for x in form]
+    fil["is_amendment"] = _mapped(filings["form"], lambda x: str(x).endswith("/A")).to_numpy(dtype=bool)
     fil["flags"] = None
     fil["n_transactions"] = n_tx
     fil["n_holdings"] = n_h
-    fil["filing_url"] = [
-        derive.filing_url(c, a) for c, a in zip(fil["issuer_cik"], fil["accession"], strict=True)
-    ]
     # -- the per-filing derivation for the rest, then both parts in the reader's order
     ref = _reference(fil, t, h, notes, complex_f)
     fil_cols = {c: fil[c].to_numpy() for c in fil.columns}
     fil_cols.update(days)  # the dates as datetime64 (far ones are in complex filings, replaced below)
+    fil_cols["filing_url"] = _filing_urls(fil["issuer_cik"].to_numpy(dtype=object), fil["accession"])
     foot = {
         "accession": filings["accession"].to_numpy(dtype=object)[notes["_f"].to_numpy()],
         "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
@@ -684,6 +698,20 @@ def _derive(
         "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings"),
         "footnotes": to_arrow(foot, "footnotes", len(notes)),
     }
+
+
+def _filing_urls(ciks: np.ndarray, accessions: pd.Series) -> pa.Array:
+    """derive.filing_url of every filing, in Arrow when every accession is ASCII (so \\d is [0-9])."""
+    acc = pa.array(accessions.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    cik = pa.array(ciks, pa.int64(), from_pandas=True)
+    if pc.all(pc.string_is_ascii(acc)).as_py() is False:
+        return pa.array([derive.filing_url(c, a) for c, a in zip(ciks, accessions, strict=True)], pa.string())
+    ok = pc.and_kleene(pc.match_substring_regex(acc, r"^[0-9]{10}-[0-9]{2}-[0-9]{6}$"), pc.not_equal(cik, 0))
+    url = pc.binary_join_element_wise(
+        derive.ARCHIVES + "/", pc.cast(cik, pa.string()), "/", pc.replace_substring(acc, "-", ""), "/", acc,
+        "-index.htm", "",
+    )  # fmt: skip
+    return pc.if_else(pc.fill_null(ok, False), url, pa.scalar(None, pa.string()))
 
 
 _TX_FLAGS = ("date_after_filing", "implausible_value", "tenb51_conflict", "price_outside_range")

@@ -291,6 +291,9 @@ def to_arrow(columns: dict, name: str, n: int) -> pa.Table:
         values = columns[col]
         if values is None or isinstance(values, str | bool | int | float):  # one value for every row
             values = np.full(n, values, dtype=object)
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            arrays.append(values if values.type == kind else values.cast(kind))
+            continue
         try:
             if dtype == D and getattr(values, "dtype", None) is not None and values.dtype.kind == "M":
                 values = values.astype("datetime64[ns]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -209,3 +210,23 @@ def test_arrow_tables_are_stored_as_the_conformed_frames_would_be(fake_edgar, tm
         pd.testing.assert_frame_equal(
             getattr(loaded["arrow"], name), getattr(loaded["pandas"], name), obj=name
         )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["3", "", "12a", " 5", "+7", "10", "007"],  # ASCII: the Arrow path
+        ["3", "\u0663", "1"],  # an Arabic-Indic three: isdigit() and int() read it; the value-by-value path
+        ["1", "1234567890123456789012", "2"],  # too long for int64 in Arrow: value by value
+    ],
+)
+def test_row_keys_order_rows_as_int_of_digits_else_zero(values):
+    """Guards against the Arrow reading of the *_SK row keys differing from the per-filing reader's rule
+    (int(v) if v.isdigit() else 0): a key with a sign, a space or a letter sorts as 0, a non-ASCII digit as its
+    value, a key too long for int64 does not overflow."""
+    from loaders.datasets_columnar import _sk_keys
+
+    want = [int(v) if v.isdigit() else 0 for v in values]
+    got = _sk_keys(pd.Series(values, dtype=object))
+    assert np.argsort(got, kind="stable").tolist() == sorted(range(len(values)), key=want.__getitem__)
+    assert len(set(got.tolist())) == len(set(want))  # equal keys stay equal, different ones different
