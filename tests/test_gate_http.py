@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -37,7 +38,14 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def _log(path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """fake EDGAR's request log; read again while its last line is still being written (a JSONDecodeError on a
+    half-written line made the two-process test fail once)."""
+    for _ in range(100):
+        text = path.read_text()
+        if text.endswith("\n"):
+            break
+        time.sleep(0.05)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _archives(log: list[dict]) -> Counter:
