@@ -67,7 +67,7 @@ def _table(raw: bytes, name: str) -> pd.DataFrame:
     try:
         table = pcsv.read_csv(
             io.BytesIO(raw),
-            read_options=pcsv.ReadOptions(use_threads=False),
+            read_options=pcsv.ReadOptions(use_threads=True),
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char='"', double_quote=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},

@@ -924,7 +924,8 @@ def enrich_arrow(tables: dict[str, pa.Table], source: str) -> dict[str, pa.Table
     # row_kinds: the kinds of rows a filing holds ("table:T" / "table:H"), sorted, comma-joined
     kinds: dict[str, pa.ChunkedArray] = {}
     for t, kind in (("transactions", "T"), ("holdings", "H")):
-        rows = out[t].filter(pc.is_valid(out[t].column("table")))
+        rows = out[t].select(["accession", "table"])
+        rows = rows.filter(pc.is_valid(rows.column("table")))
         for name in pc.unique(rows.column("table")).to_pylist():
             got = rows.filter(pc.equal(rows.column("table"), name)).column("accession")
             kinds[f"{name}:{kind}"] = pc.is_in(f_acc, value_set=pc.unique(got))
