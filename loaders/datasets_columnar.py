@@ -502,7 +502,7 @@ def _derive(
     hold: pd.DataFrame,
     notes: pd.DataFrame,
     has_checkbox: bool,
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, pa.Table]:
     n = len(filings)
     # -- which filings need the per-filing derivation
     complex_f = np.zeros(n, dtype=bool)

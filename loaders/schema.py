@@ -278,29 +278,43 @@ def arrow_schema(name: str) -> pa.Schema:
     return pa.schema([(c, _ARROW[t]) for c, t in SCHEMAS[name].items()])
 
 
+# numpy kinds that convert straight to each Arrow column type with conform()'s values; anything else goes through
+# conform's own conversion (_conform_column)
+_FAST_KINDS = {S: "O", F: "fiub", I: "iubf", B: "bO", D: "M"}
+_NS_FIRST, _NS_LAST = (
+    np.datetime64("1677-09-22", "D"),
+    np.datetime64("2262-04-10", "D"),
+)  # datetime64[ns] range
+
+
 def to_arrow(columns: dict, name: str, n: int) -> pa.Table:
-    """The columns of `name` (numpy arrays or lists of n values; a missing column is null) as an Arrow table with
-    the values conform() would give: NaN and None are null, dates and numbers that do not convert are null. Arrays
-    already of the column's kind (float, datetime64, bool, str objects) convert without a pass through pandas."""
+    """The columns of `name` (numpy arrays, pandas arrays, lists of n values or one value for every row; a missing
+    column is null) as an Arrow table with the values conform() gives: NaN and None are null, numbers and dates
+    that do not convert are null. Arrays already of the column's kind convert without a pass through pandas; a date
+    outside datetime64[ns]'s range is null. Arrow arrays are taken as they are (cast to the column's type)."""
     arrays = []
     for col, dtype in SCHEMAS[name].items():
         kind = _ARROW[dtype]
-        if col not in columns:
-            arrays.append(pa.nulls(n, kind))
-            continue
-        values = columns[col]
-        if values is None or isinstance(values, str | bool | int | float):  # one value for every row
-            values = np.full(n, values, dtype=object)
+        values = columns.get(col)
         if isinstance(values, pa.Array | pa.ChunkedArray):
             arrays.append(values if values.type == kind else values.cast(kind))
             continue
+        if col not in columns or np.ndim(values) == 0:  # missing, or one value for every row
+            values = np.full(n, values, dtype=object)
         try:
-            if dtype == D and getattr(values, "dtype", None) is not None and values.dtype.kind == "M":
+            dt = getattr(values, "dtype", None)
+            if isinstance(dt, np.dtype) and dt.kind not in _FAST_KINDS[dtype]:
+                raise TypeError("another kind: conform decides")
+            if dt is None and dtype in (D, I):
+                raise TypeError("a list: conform decides")
+            if dtype == D and dt != np.dtype("datetime64[ns]"):
+                days = values.astype("datetime64[D]")
+                values = np.where((days < _NS_FIRST) | (days > _NS_LAST), np.datetime64("NaT"), values)
                 values = values.astype("datetime64[ns]")
-            if dtype in (D, I) and getattr(values, "dtype", None) == np.dtype("O"):
-                raise pa.ArrowInvalid("objects: conform decides")
+            if dtype in (D, I) and dt == np.dtype("O"):
+                raise TypeError("objects: conform decides")
             arrays.append(pa.array(values, kind, from_pandas=True))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
             conformed = _conform_column(pd.Series(values, dtype=object), dtype)
             arrays.append(pa.Array.from_pandas(conformed, type=kind))
     return pa.Table.from_arrays(arrays, schema=arrow_schema(name))

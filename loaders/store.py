@@ -416,18 +416,25 @@ class Store:
 
     def _stage_all(self, parts: list[tuple]) -> list[dict]:
         """_stage of each (table, src, quarter, frame), two at a time: Arrow sorts and writes Parquet without the
-        GIL, so a quarter's five tables overlap on two cores. If one fails, the others' files are removed."""
-        from concurrent.futures import ThreadPoolExecutor
+        GIL, so a quarter's five tables overlap on two cores. When one fails (or the wait is interrupted), the
+        tables not started are cancelled, the running ones finish, and every part written is removed."""
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(self._stage, *part) for part in parts]
-        done = [f.result() for f in futures if f.exception() is None]
-        failed = [f.exception() for f in futures if f.exception() is not None]
-        if failed:
-            for item in done:
-                Path(item["tmp"]).unlink(missing_ok=True)
-            raise failed[0]  # type: ignore[misc]
-        return done
+        pool = ThreadPoolExecutor(max_workers=2)
+        futures = [pool.submit(self._stage, *part) for part in parts]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                raise failed
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for f in futures:
+                if f.done() and not f.cancelled() and f.exception() is None:
+                    Path(f.result()["tmp"]).unlink(missing_ok=True)
+            raise
+        pool.shutdown(wait=True)
+        return [f.result() for f in futures]
 
     def _stage(self, table: str, src: str, quarter: str, frame, presorted: bool = False) -> dict:
         """Write one part under a temporary name in its partition folder (outside the lock)."""
@@ -925,7 +932,7 @@ def enrich_arrow(tables: dict[str, pa.Table], source: str) -> dict[str, pa.Table
     kinds: dict[str, pa.ChunkedArray] = {}
     for t, kind in (("transactions", "T"), ("holdings", "H")):
         rows = out[t].select(["accession", "table"])
-        rows = rows.filter(pc.is_valid(rows.column("table")))
+        rows = rows.filter(pc.and_(pc.is_valid(rows.column("table")), pc.is_valid(rows.column("accession"))))
         for name in pc.unique(rows.column("table")).to_pylist():
             got = rows.filter(pc.equal(rows.column("table"), name)).column("accession")
             kinds[f"{name}:{kind}"] = pc.is_in(f_acc, value_set=pc.unique(got))

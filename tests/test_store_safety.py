@@ -250,3 +250,44 @@ def test_a_quarter_that_fills_the_disk_leaves_no_part_behind(small_disk):
     assert not [p for p in (small_disk / "data").rglob(".tmp-*")]
     filler.unlink()
     assert store.write_quarter("2023q2", frames, {"sha256": "x"}) == 3
+
+
+def test_an_interrupted_quarter_write_leaves_no_part_behind(tmp_path):
+    """Guards against the parallel staging of a quarter's tables leaving written parts on disk when another table's
+    write is interrupted (Ctrl-C or any BaseException): the tables not yet started are not written, those written
+    are removed, the manifest is unchanged, and the store still loads the quarter afterwards."""
+    import threading
+
+    from loaders.datasets import read_quarter
+    from tests.test_datasets import _tiny_zip
+
+    sub = [
+        "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL",
+        *(f"0000000001-23-00000{i}\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY" for i in (1, 2, 3)),
+    ]
+    frames = read_quarter(_tiny_zip(sub)).frames
+    store = Store(tmp_path / "data")
+    store.record("started", True)
+    before = store.manifest()
+    real = store._stage
+    filings_written = threading.Event()
+    written: list[str] = []
+
+    def stage(table, *args, **kwargs):
+        if table == "owners":  # interrupted once the filings part is on disk
+            assert filings_written.wait(10)
+            raise KeyboardInterrupt
+        item = real(table, *args, **kwargs)
+        written.append(table)
+        if table == "filings":
+            filings_written.set()
+        return item
+
+    store._stage = stage  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        store.write_quarter("2023q2", frames, {"sha256": "x"})
+    assert "filings" in written
+    assert store.manifest() == before
+    assert not [p for p in (tmp_path / "data").rglob(".tmp-*")]
+    store._stage = real  # type: ignore[method-assign]
+    assert store.write_quarter("2023q2", frames, {"sha256": "x"}) == 3
