@@ -15,6 +15,8 @@ found from each insider.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -295,7 +297,7 @@ def to_arrow(columns: dict, name: str, n: int) -> pa.Table:
     arrays = []
     for col, dtype in SCHEMAS[name].items():
         kind = _ARROW[dtype]
-        values = columns.get(col)
+        values: Any = columns.get(col)
         if isinstance(values, pa.Array | pa.ChunkedArray):
             arrays.append(values if values.type == kind else values.cast(kind))
             continue
