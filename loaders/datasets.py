@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from loaders.derive import derive_filing, owner_columns, role_text
 from loaders.errors import LoaderError
+from loaders.parser import _int as _xml_cik
 from loaders.schema import conform, empty, from_arrow
 
 QUARTER_RE = re.compile(r"^(\d{4})q([1-4])$")
@@ -197,8 +198,9 @@ def sec_date(text: str | None):
 
 
 def _cik(text: str) -> int | None:
-    digits = "".join(ch for ch in text or "" if ch.isdigit())
-    return int(digits) if digits else None
+    """A CIK read as the XML path reads it (parser._int): the text's digits; None when there are none, when they
+    are 0 or more than 10 significant digits (not a CIK: one such row made the whole quarter fail to load)."""
+    return _xml_cik(text)
 
 
 def _text(value: str) -> str | None:

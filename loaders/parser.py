@@ -300,7 +300,7 @@ def _int(raw: str | None) -> int | None:
     """A CIK from its text ("0001234567" -> 1234567); None when absent or not 1..MAX_CIK (a 25-digit CIK)."""
     if not raw:
         return None
-    digits = "".join(ch for ch in raw if ch.isdigit())
+    digits = "".join(ch for ch in raw if ch.isdecimal())  # what int() reads ("²" is a digit int() refuses)
     if not digits or len(digits.lstrip("0")) > 10:
         return None
     value = int(digits)

@@ -230,3 +230,19 @@ def test_row_keys_order_rows_as_int_of_digits_else_zero(values):
     got = _sk_keys(pd.Series(values, dtype=object))
     assert np.argsort(got, kind="stable").tolist() == sorted(range(len(values)), key=want.__getitem__)
     assert len(set(got.tolist())) == len(set(want))  # equal keys stay equal, different ones different
+
+
+def test_a_cik_too_long_to_be_one_is_null_and_the_quarter_still_loads():
+    """Guards against one malformed row taking down a whole quarter: a 23-digit ISSUERCIK (no CIK has more than
+    10 digits) overflowed int64 and both readers raised. It is read as the XML path reads it (no CIK), the other
+    filings load, and both readers agree."""
+    sub = [
+        "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL",
+        "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY",
+        "0000000001-23-000002\t05-MAY-2023\t03-MAY-2023\t4\t12345678901234567890123\tWiley\tWLY",
+        "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t4\t0000000042\tWiley\tWLY",
+    ]
+    got = _assert_same(_tiny_zip(sub), "t")
+    filings = got.frames["filings"].set_index("accession")
+    assert filings["issuer_cik"].tolist() == [42, pd.NA, 42]
+    assert got.rows["transactions"] == 3 and filings["filing_url"].notna().tolist() == [True, False, True]
