@@ -211,10 +211,9 @@ def test_xml_wins_over_the_data_set_copy_and_compaction_drops_it(tmp_path):
     assert dict(zip(again["source"], again["n"], strict=True)) == {"dataset": 2, "xml": 1}
 
 
-def test_a_quarter_that_fills_the_disk_leaves_no_part_behind(small_disk):
-    """Guards against orphaned parts when a quarter's tables, written two at a time, run out of disk part-way: the
-    tables already written are removed with the one that failed, the manifest is unchanged, and the quarter loads
-    once there is room."""
+def _three_filing_quarter(root):
+    """A three-filing data-set quarter as the reader gives it, a store at `root` with a manifest, and that
+    manifest (what a failed write must leave unchanged)."""
     from loaders.datasets import read_quarter
     from tests.test_datasets import _tiny_zip
 
@@ -222,10 +221,16 @@ def test_a_quarter_that_fills_the_disk_leaves_no_part_behind(small_disk):
         "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL",
         *(f"0000000001-23-00000{i}\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY" for i in (1, 2, 3)),
     ]
-    frames = read_quarter(_tiny_zip(sub)).frames
-    store = Store(small_disk / "data")
+    store = Store(root)
     store.record("started", True)
-    before = store.manifest()
+    return read_quarter(_tiny_zip(sub)).frames, store, store.manifest()
+
+
+def test_a_quarter_that_fills_the_disk_leaves_no_part_behind(small_disk):
+    """Guards against orphaned parts when a quarter's tables, written two at a time, run out of disk part-way: the
+    tables already written are removed with the one that failed, the manifest is unchanged, and the quarter loads
+    once there is room."""
+    frames, store, before = _three_filing_quarter(small_disk / "data")
     filler = small_disk / "filler"
     with open(filler, "wb", buffering=0) as fh:
         try:
@@ -258,17 +263,7 @@ def test_an_interrupted_quarter_write_leaves_no_part_behind(tmp_path):
     are removed, the manifest is unchanged, and the store still loads the quarter afterwards."""
     import threading
 
-    from loaders.datasets import read_quarter
-    from tests.test_datasets import _tiny_zip
-
-    sub = [
-        "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL",
-        *(f"0000000001-23-00000{i}\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY" for i in (1, 2, 3)),
-    ]
-    frames = read_quarter(_tiny_zip(sub)).frames
-    store = Store(tmp_path / "data")
-    store.record("started", True)
-    before = store.manifest()
+    frames, store, before = _three_filing_quarter(tmp_path / "data")
     real = store._stage
     filings_written = threading.Event()
     written: list[str] = []
