@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from peak import peak_rss_mb  # noqa: E402  (bench/ is this script's own folder)
+
 SHARED = Path(os.environ.get("INSIDER_SHARED_DIR") or ROOT.parent / "shared")
 SHIFTS = 48  # quarters of history in the synthetic store
 
@@ -288,7 +289,7 @@ def measure(root: str) -> dict:
     t = time.perf_counter()
     status(store)
     out["status_s"] = round(time.perf_counter() - t, 3)
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["peak_rss_mb"] = peak_rss_mb()  # VmHWM: this process alone (bench/peak.py)
     return out
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from peak import peak_rss_mb  # noqa: E402  (bench/ is this script's own folder)
 
 
 def _timed(fn) -> float:
@@ -98,7 +98,7 @@ def measure(root: str) -> dict:
     }
     for key, fn in cases.items():
         out[key] = _timed(fn)
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["peak_rss_mb"] = peak_rss_mb()  # VmHWM: this process alone (bench/peak.py)
     return out
 
 
