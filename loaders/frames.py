@@ -262,11 +262,16 @@ def search_insiders(query: str, store: Store | None = None, limit: int = 20) -> 
     if q.isdigit():
         cond, params = "o.owner_cik = ?", [int(q)]
     else:
-        words = [w for w in re.split(r"[\s,.]+", q.lower()) if w]
+        # the query's words and the stored name both split at anything but letters and digits, so "Cannon-Brookes"
+        # and "O'Brien" find "CANNON-BROOKES MICHAEL" and "O'BRIEN PAT" (the query kept its hyphen and found nothing),
+        # and an accented name keeps its letters; a word must start a word of the name
+        words = re.findall(r"[^\W_]+", q.lower())
+        if not words:
+            return pd.DataFrame(columns=cols)
         cond = " AND ".join(
-            "regexp_matches(lower(regexp_replace(o.owner_name, '[^\\w\\s]', ' ', 'g')), ?)" for _ in words
+            "regexp_matches(lower(regexp_replace(o.owner_name, '[^\\p{L}\\p{N}]+', ' ', 'g')), ?)" for _ in words
         )
-        params = [rf"\b{re.escape(w)}" for w in words]
+        params = [rf"(^|\s){re.escape(w)}" for w in words]
     return store.query(
         "WITH hit AS (SELECT DISTINCT owner_cik FROM owners o WHERE " + cond + ")"
         " SELECT o.owner_cik, arg_max(o.owner_name, f.filing_date) AS owner_name,"

@@ -186,3 +186,44 @@ def test_load_without_footnotes_leaves_every_other_frame_as_it_was(store):
     assert len(full.footnotes) > 0 and lean.footnotes.empty
     check(lean.footnotes, "footnotes")
     assert lean.transactions["footnotes"].notna().any()
+
+
+def test_insider_search_finds_hyphenated_apostrophe_and_accented_names_team_cannon_brookes(tmp_path):
+    """Guards against the search the insider page runs missing names with punctuation: "Cannon-Brookes", TEAM's
+    co-founder (CIK 1666120, "Cannon-Brookes Michael" in his Form 4s), found nothing (the query kept its hyphen,
+    the stored name did not), nor "O'Brien"; an accented first letter ("Émile") never matched either. Each name is
+    found by its own spelling and by its words, and a part of a word inside another word does not match."""
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import Holding, Owner, form_xml
+
+    names = {1666120: "Cannon-Brookes Michael", 1000011: "O'Brien Pat", 1000012: "Émile Durand"}
+    store = Store(tmp_path)
+    store.write(
+        [
+            parse_ownership(
+                form_xml(
+                    issuer=(1650372, "Atlassian Corp", "TEAM"),
+                    owners=[Owner(cik, name, director=True)],
+                    period="2023-05-03",
+                    holdings=[Holding(1000)],
+                ),
+                f"0001650372-23-00000{i}",
+                "2023-05-05",
+            )
+            for i, (cik, name) in enumerate(names.items())
+        ]
+    )
+    for query, cik in [
+        ("Cannon-Brookes", 1666120),
+        ("cannon brookes", 1666120),
+        ("Brookes, Michael", 1666120),
+        ("O'Brien", 1000011),
+        ("obrien", None),  # not how it is filed: no match rather than a guess
+        ("brien", 1000011),
+        ("Émile", 1000011 + 1),
+        ("émile durand", 1000012),
+        ("rookes", None),  # inside a word
+    ]:
+        got = list(search_insiders(query, store)["owner_cik"])
+        assert got == ([cik] if cik else []), (query, got)
+    assert search_insiders("--", store).empty  # punctuation alone: no words, no match-all
