@@ -269,7 +269,8 @@ def test_url_changed_outside_the_widgets_restores_filters(app):
 
 def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_dir, monkeypatch):
     """Guards against issue 7 item 2: a listing older than its TTL was never fetched again (new filings never
-    arrived); and a refresh that fails must not hide what is stored."""
+    arrived); and a refresh that fails must not hide what is stored, nor put a red error box over it (seen on TEAM
+    at 15 M rows): the outage is a warning that says the stored filings are shown."""
     from loaders import listings
 
     stored = listings.started(data_dir, "issuer", 1234567, "ACME Widgets Inc", "ACME", [], now=1_000.0)
@@ -280,13 +281,13 @@ def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_di
     try:
         at = app({"ticker": "ACME"})
         for _ in range(60):
-            if at.error:
+            if at.warning or at.error:
                 break
             time.sleep(0.25)
             at.run()
-        assert not at.exception
-        errors = _unescape(" ".join(e.value for e in at.error))
-        assert "EDGAR is unreachable" in errors and "Showing what is stored." in errors  # it tried to refresh
+        assert not at.exception and not at.error
+        notice = _unescape(" ".join(w.value for w in at.warning))
+        assert "EDGAR is unreachable" in notice and "Showing what is stored." in notice  # it tried to refresh
         assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]  # and the stored filings are shown
         assert _metric(at, "Sold (S)") == fmt_money(FIXTURE_TOTALS["ACME"]["sale_value"])
     finally:

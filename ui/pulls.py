@@ -388,11 +388,14 @@ def show_error(label: str, error: LoaderError, has_data: bool) -> None:
         st.error(plain(error))
     elif isinstance(error, EdgarNotFound):
         st.error(f"EDGAR has no filings listed for {name}.{tail}")
-    elif isinstance(error, EdgarBlocked):
-        st.error(
-            f"EDGAR is rate-limiting us, so {name} could not be pulled now. {plain(public(str(error)))}{tail}"
+    elif isinstance(error, EdgarBlocked | EdgarUnavailable):
+        # an outage with the issuer's filings stored is a notice (the page shows them), not an error
+        box = st.warning if has_data else st.error
+        what = (
+            "EDGAR is rate-limiting us, so {} could not be pulled now."
+            if isinstance(error, EdgarBlocked)
+            else "EDGAR is unreachable, so {} could not be pulled."
         )
-    elif isinstance(error, EdgarUnavailable):
-        st.error(f"EDGAR is unreachable, so {name} could not be pulled. {plain(public(str(error)))}{tail}")
+        box(f"{what.format(name)} {plain(public(str(error)))}{tail}")
     else:
         st.error(f"{name} could not be pulled: {plain(public(str(error)))}{tail}")
