@@ -67,6 +67,9 @@ def cached_issuers() -> None:
             "n_filings": "Filings",
             "first_filing": st.column_config.DateColumn("First filing"),
             "last_filing": st.column_config.DateColumn("Last filing"),
+            "tickers": st.column_config.TextColumn(
+                "Symbols filed", help="Every trading symbol its filings list (after a ticker change, both)"
+            ),
             "listing": st.column_config.TextColumn(
                 "EDGAR listing",
                 help="Filings stored of those on the issuer's EDGAR listing, and when it was fetched",
