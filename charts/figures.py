@@ -245,12 +245,13 @@ def holdings_figure(
     for i, name in enumerate(order):
         s = shown.iloc[line_rows[name]]
         color = PALETTE[i % len(PALETTE)]
+        dash = "solid" if i < len(PALETTE) else "dash"  # past the palette's 10 colours: the colour again, dashed
         line_x = pd.concat(
             [s["date"], pd.Series([last_day])], ignore_index=True
         )  # carry the last holding forward
         line_y = pd.concat([s["shares_owned"], s["shares_owned"].iloc[-1:]], ignore_index=True)
         fig.add_scatter(x=line_x, y=line_y, name=html.escape(name), mode="lines", line_shape="hv",
-                        line=dict(color=color, width=2), legendgroup=name, hoverinfo="skip")  # fmt: skip
+                        line=dict(color=color, width=2, dash=dash), legendgroup=name, hoverinfo="skip")  # fmt: skip
         rows = trade_rows.get(name, np.array([], dtype=int))
         # one trace per marker symbol (a list of one symbol per point made plotly validate each of tens of thousands
         # of markers); same points, same hover

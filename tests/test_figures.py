@@ -154,3 +154,19 @@ def test_holdings_markers_carry_their_own_rows_hover():
     ]  # fmt: skip
     anchors = [t for t in fig.data if t.mode == "markers" and t.text is None]
     assert [(t.legendgroup, list(t.y)) for t in anchors] == [("Big — Direct", [4_500.0])]
+
+
+def test_holdings_lines_stay_distinguishable_past_the_palette():
+    """Guards against the holdings chart's 11th and 12th lines taking the 1st and 2nd lines' colours with nothing
+    to tell them apart in the legend (seen on TEAM's 12 holdings at 15 M rows): every shown line has its own
+    colour and dash pair."""
+    n = 12
+    points = pd.DataFrame({
+        "series": [f"Owner {i} — Direct" for i in range(n)], "owner_cik": range(n), "owner_name": [f"Owner {i}" for i in range(n)],
+        "ticker": "X", "security_title": "Common", "ownership": "Direct", "date": pd.Timestamp("2024-01-02"),
+        "shares_owned": [float(1_000 * (n - i)) for i in range(n)], "kind": "anchor", "code": None, "code_name": None,
+        "shares": None, "price": None, "is_10b5_1": None, "footnotes": None, "accession": [f"a{i}" for i in range(n)],
+    })  # fmt: skip
+    lines = [t for t in figures.holdings_figure(points).data if t.mode == "lines"]
+    assert len(lines) == n
+    assert len({(t.line.color, t.line.dash) for t in lines}) == n
