@@ -245,7 +245,8 @@ def holdings_figure(
     for i, name in enumerate(order):
         s = shown.iloc[line_rows[name]]
         color = PALETTE[i % len(PALETTE)]
-        dash = "solid" if i < len(PALETTE) else "dash"  # past the palette's 10 colours: the colour again, dashed
+        # past the palette's 10 colours: the colour again, dashed
+        dash = "solid" if i < len(PALETTE) else "dash"
         line_x = pd.concat(
             [s["date"], pd.Series([last_day])], ignore_index=True
         )  # carry the last holding forward
@@ -378,7 +379,9 @@ def _market_step(span: float, n: int = 6) -> float:
 
 
 def money_axis(fig: go.Figure, values, axis: str = "yaxis", n: int = 6) -> go.Figure:
-    """Money ticks written like the rest of the app ($0, $250K, -$1.5M), never SI's "500m" or repeated labels."""
+    """Money ticks written like the rest of the app ($0, $250K, -$1.5M), never SI's "500m" or repeated labels; the
+    axis spans the outer ticks, so the largest bars on each side have a labelled tick beyond them (with plotly's own
+    range, a +$13B bar next to -$45B ones had no tick above $0: the next one, +$20B, fell outside)."""
     from analytics.filters import fmt_money
 
     vals = [float(v) for v in values if v is not None and v == v]
@@ -389,7 +392,9 @@ def money_axis(fig: go.Figure, values, axis: str = "yaxis", n: int = 6) -> go.Fi
     first = math.floor(lo / step) * step
     ticks = [first + i * step for i in range(int(math.ceil((hi - first) / step)) + 1)]
     labels = [fmt_money(t) if abs(t) >= 1 or t == 0 else f"${t:,.2f}" for t in ticks]
-    fig.update_layout({axis: dict(tickmode="array", tickvals=ticks, ticktext=labels)})
+    fig.update_layout(
+        {axis: dict(tickmode="array", tickvals=ticks, ticktext=labels, range=[ticks[0], ticks[-1]])}
+    )
     return fig
 
 

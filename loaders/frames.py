@@ -269,7 +269,8 @@ def search_insiders(query: str, store: Store | None = None, limit: int = 20) -> 
         if not words:
             return pd.DataFrame(columns=cols)
         cond = " AND ".join(
-            "regexp_matches(lower(regexp_replace(o.owner_name, '[^\\p{L}\\p{N}]+', ' ', 'g')), ?)" for _ in words
+            "regexp_matches(lower(regexp_replace(o.owner_name, '[^\\p{L}\\p{N}]+', ' ', 'g')), ?)"
+            for _ in words
         )
         params = [rf"(^|\s){re.escape(w)}" for w in words]
     return store.query(

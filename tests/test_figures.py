@@ -170,3 +170,19 @@ def test_holdings_lines_stay_distinguishable_past_the_palette():
     lines = [t for t in figures.holdings_figure(points).data if t.mode == "lines"]
     assert len(lines) == n
     assert len({(t.line.color, t.line.dash) for t in lines}) == n
+
+
+def test_market_flow_axis_has_a_tick_beyond_the_largest_bar_on_each_side():
+    """Guards against the market flow chart's purchases having no scale (seen at 15 M rows: ticks only at $0,
+    -$20B and -$40B, the +$13B purchase bars reaching the top edge): the y axis spans its outer ticks, which lie
+    beyond the tallest stack up and down, and every tick is labelled as money."""
+    flow = pd.DataFrame({
+        "period": pd.to_datetime(["2023-01-01", "2023-02-01", "2023-01-01", "2023-02-01"]),
+        "direction": ["Buy", "Buy", "Sell", "Sell"], "plan": [None, None, "Discretionary", "10b5-1 plan"],
+        "value": [13e9, 2e9, -45e9, -30e9], "trades": [10, 5, 100, 80],
+    })  # fmt: skip
+    y = figures.market_flow_figure(flow).layout.yaxis
+    ticks = list(y.tickvals)
+    assert list(y.range) == [ticks[0], ticks[-1]]
+    assert ticks[0] <= -45e9 and ticks[-1] >= 13e9 and sum(t > 0 for t in ticks) >= 1
+    assert "$0" in y.ticktext and any(t.startswith("$") and t != "$0" for t in y.ticktext)
