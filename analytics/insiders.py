@@ -103,6 +103,23 @@ def insider_summary(tx: pd.DataFrame, filings: pd.DataFrame, owner_name: str) ->
     )
 
 
+def filings_in_range(filings: pd.DataFrame, start, end) -> pd.DataFrame:
+    """The filings filed from `start` to `end` (dates, both included; None leaves that side open): the insider
+    page's filings count and list follow its date range, as its trades do (they showed every filing ever)."""
+    day = filings["filing_date"]
+    keep = pd.Series(True, index=filings.index)
+    if start is not None:
+        keep &= day >= pd.Timestamp(start)
+    if end is not None:
+        keep &= day <= pd.Timestamp(end)
+    return filings[keep.fillna(False).astype(bool)]
+
+
+def of_filings(rows: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFrame:
+    """The rows (holdings, transactions) that belong to these filings."""
+    return rows[rows["accession"].isin(filings["accession"])]
+
+
 def filings_list(filings: pd.DataFrame) -> pd.DataFrame:
     """Filings, newest first: filing_date, form, ticker, issuer_name, period_of_report, n_transactions,
     n_holdings, aff10b5one, filing_url."""

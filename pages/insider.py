@@ -60,8 +60,10 @@ st.caption(
     plain(fr.describe(insider_name=name) + " Filters by ticker are ignored here: every issuer is shown.")
 )
 
+filed = insiders.filings_in_range(frames.filings, fr.start, fr.end)  # the range's filings, as its trades
+
 with guarded("Summary"):
-    s = insiders.insider_summary(tx, frames.filings, name)
+    s = insiders.insider_summary(tx, filed, name)
     c = st.columns(5)
     c[0].metric("Issuers", ", ".join(s.issuers) if len(s.issuers) <= 3 else f"{len(s.issuers)}")
     c[1].metric("Filings", f"{s.filings:,}")
@@ -70,7 +72,7 @@ with guarded("Summary"):
     c[4].metric("Sales under 10b5-1", "–" if s.plan_sale_share is None else f"{s.plan_sale_share:.0%}")
 
 with guarded("Holdings over time"):
-    points = holdings.holdings_series(scope, frames.holdings)
+    points = holdings.holdings_series(scope, insiders.of_filings(frames.holdings, filed))
     points = points[points["owner_cik"] == f.insider] if not points.empty else points
     chart(
         figures.holdings_figure(points, f"Holdings of {name} over time"),
@@ -109,8 +111,8 @@ with guarded("Late filings"):
         })  # fmt: skip
 
 with guarded("Filings"):
-    st.subheader(f"Filings ({len(frames.filings):,})")
-    table(insiders.filings_list(frames.filings), "filings", fr, "ins-filings", name, column_config={
+    st.subheader(f"Filings in range ({len(filed):,})")
+    table(insiders.filings_list(filed), "filings", fr, "ins-filings", name, column_config={
         "filing_url": LINK, "filing_date": date("Filed"), "form": "Form", "ticker": "Ticker", "issuer_name": "Issuer",
         "period_of_report": date("Period"), "n_transactions": "Transactions", "n_holdings": "Holdings",
         "aff10b5one": "10b5-1 box", "accession": "Accession",

@@ -127,6 +127,31 @@ def test_insider_page_spans_issuers(app):
     assert _metric(at, "Bought (P)") == fmt_money(2_000 * 14.0)
 
 
+def test_insider_page_filings_follow_the_date_range(app):
+    """Guards against the insider page mixing all-time and in-range figures (seen at 15 M rows: "Filings 6,768",
+    every filing ever, beside sales of the two-year range): the Filings metric, the Issuers and the filings list
+    cover the filings filed in the range, as the trades do."""
+    at = app(
+        {"insider": "1000001", "codes": "all", "start": "2024-01-01", "end": "2024-12-31"}, "pages/insider.py"
+    )
+    assert not at.exception
+    assert _metric(at, "Filings") == "4" and _metric(at, "Issuers") == "ACME, BETA"
+    assert "Filings in range (4)" in [h.value for h in at.subheader]
+    listed = next(
+        t.value for t in at.dataframe if "form" in t.value.columns and "n_holdings" in t.value.columns
+    )
+    assert sorted(listed["filing_date"].astype(str).str[:10]) == [
+        "2024-03-19",
+        "2024-05-17",
+        "2024-06-18",
+        "2024-09-18",
+    ]
+    at = app(
+        {"insider": "1000001", "codes": "all", "start": "2022-01-01", "end": "2023-07-01"}, "pages/insider.py"
+    )
+    assert _metric(at, "Filings") == "2" and _metric(at, "Issuers") == "ACME"
+
+
 def test_plans_page_adoption_and_share(app):
     """Guards against losing adoption dates or the cooling-off check on the 10b5-1 page."""
     at = app({"ticker": "ACME"}, "pages/plans.py")
