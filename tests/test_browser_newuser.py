@@ -165,7 +165,7 @@ def test_insider_pull_then_issuer_then_search(site, browser):
     page.get_by_role("button", name=re.compile("Pull every filing of insider CIK")).click()
     page.get_by_role("heading", name="JELINEK W CRAIG").wait_for(timeout=120_000)
     _wait(page)
-    assert "Filings (2)" in _text(page)
+    assert "Filings in range (2)" in _text(page)
     assert listings.read(data_dir, "issuer", COST[0]) is None
 
     page.goto(server.url)  # a new visit, no filters
