@@ -119,7 +119,8 @@ def _person(row: pd.Series) -> str:
 
 
 def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per insider x issuer x plan adoption date found in footnotes, with the cooling-off check.
+    """One row per insider x issuer x plan adoption date found in footnotes, with the cooling-off check, newest
+    adoption first (a market-wide view listed 2010's plans above the range's own).
 
     reports: the issuers' periodic reports (loaders.periodic.load_periodic: issuer_cik, form, report_date,
     filing_date), None when not loaded. Columns: owner_cik, owner_name, ticker, role, adoption_date,
@@ -176,7 +177,9 @@ def plan_adoptions(tx: pd.DataFrame, reports: pd.DataFrame | None = None) -> pd.
     out["too_soon"] = out["too_soon"].astype("boolean")
     out["plan_sales"] = out["plan_sales"].fillna(0).astype(int)
     out["plan_sale_value"] = out["plan_sale_value"].fillna(0.0)
-    return out.sort_values(["adoption_date", "owner_name"])[cols].reset_index(drop=True)
+    return out.sort_values(["adoption_date", "owner_name"], ascending=[False, True])[cols].reset_index(
+        drop=True
+    )
 
 
 def checkbox_disagreements(tx: pd.DataFrame, filings: pd.DataFrame) -> pd.DataFrame:

@@ -286,3 +286,18 @@ def test_market_scope_reads_a_year_before_the_range_for_plans_only():
     con.register("transactions", rows)
     got = con.execute(f"SELECT row_id FROM transactions t WHERE {sql} ORDER BY row_id", params).fetchall()
     assert [r[0] for r in got] == ["adopted", "conflict", "sale-364"]
+
+
+def test_plan_adoptions_list_the_newest_first():
+    """Guards against the plans page's adoption table opening on the oldest plans (seen at 15 M rows: plans adopted
+    in 2010-2011 above those of the two-year range): newest adoption first, names in order within a date."""
+    rows = pd.concat(
+        [
+            _plan_rows(Owner(1000011, "Old Olga", officer=True), "March 15, 2011", "2011-07-01"),
+            _plan_rows(Owner(1000013, "Zed New", officer=True), "March 15, 2023", "2023-07-01"),
+            _plan_rows(Owner(1000012, "Amy New", officer=True), "March 15, 2023", "2023-07-03"),
+        ],
+        ignore_index=True,
+    )
+    out = plans.plan_adoptions(rows)
+    assert list(out["owner_name"]) == ["Amy New", "Zed New", "Old Olga"]
