@@ -528,8 +528,12 @@ def cluster_figure(trades: pd.DataFrame, title: str, window: tuple | None = None
     fig = _market_layout(
         fig, title + " (marker area ~ $ bought)", "", money=False, height=max(300, 60 * len(names) + 160)
     )
-    lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min()) - pd.Timedelta(days=2)
-    hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max()) + pd.Timedelta(days=2)
+    lo = pd.Timestamp(window[0] if window else trades["transaction_date"].min())
+    hi = pd.Timestamp(window[1] if window else trades["transaction_date"].max())
+    # room for the largest marker (46 px) on a phone's ~200 px plot: purchases on the window's first day were cut
+    # in half at the left edge
+    pad = max(pd.Timedelta(days=2), (hi - lo) * 0.12)
+    lo, hi = lo - pad, hi + pad
     # two-line labels ("16 Mar" over "2023"), at most 4, spaced by plotly: seven one-line dates turned sideways on a
     # phone, where the names take half the width (long names are shortened on the axis; hover shows them whole)
     fig.update_xaxes(title_text="Trade date", range=[lo, hi], tickformat="%d %b\n%Y", nticks=4)

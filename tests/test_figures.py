@@ -108,8 +108,9 @@ def test_filer_names_cannot_inject_markup_into_charts():
 
 def test_cluster_timeline_has_few_two_line_date_labels():
     """Guards against the cluster timeline's seven one-line dates ("16 Mar 2023") that turn sideways and crowd a
-    phone-width chart (at most four labels, day and month over the year), and long names taking half of its width
-    (shortened on the axis only: the markers still belong to the whole name)."""
+    phone-width chart (at most four labels, day and month over the year), long names taking half of its width
+    (shortened on the axis only: the markers still belong to the whole name), and purchases on the window's first
+    day drawn half outside the plot on a phone (seen on AENT's cluster at 15 M rows)."""
     trades = pd.DataFrame({
         "transaction_date": pd.to_datetime(["2023-03-14", "2023-03-20", "2023-04-10"]),
         "owner_name": ["A", "MARTIN-FLICKINGER GERRI", "A"], "value": [1_000.0, 50_000.0, 2_000.0], "shares": [10.0, 500.0, 20.0],
@@ -119,6 +120,9 @@ def test_cluster_timeline_has_few_two_line_date_labels():
     fig = figures.cluster_figure(trades, "X cluster", window)
     x = fig.layout.xaxis
     assert x.tickformat == "%d %b\n%Y" and x.nticks == 4 and x.dtick is None
+    # purchases on the window's first day keep their whole marker: 12 % of the 30-day span on each side
+    assert pd.Timestamp(x.range[0]) == window[0] - pd.Timedelta(days=3.6)
+    assert pd.Timestamp(x.range[1]) == window[1] + pd.Timedelta(days=3.6)
     assert [list(t.y) for t in fig.data] == [["A", "A"], ["MARTIN-FLICKINGER GERRI"]]
     y = fig.layout.yaxis
     assert list(y.tickvals) == ["A", "MARTIN-FLICKINGER GERRI"] and list(y.ticktext) == [
