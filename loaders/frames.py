@@ -280,7 +280,7 @@ def search_insiders(query: str, store: Store | None = None, limit: int = 20) -> 
         " string_agg(DISTINCT upper(f.ticker), ', ' ORDER BY upper(f.ticker)) AS issuers,"
         " max(f.filing_date) AS last_filing"
         " FROM owners o JOIN filings f USING (accession) WHERE o.owner_cik IN (SELECT owner_cik FROM hit)"
-        f" GROUP BY o.owner_cik ORDER BY n_filings DESC, owner_name LIMIT {int(limit)}",
+        f" GROUP BY o.owner_cik ORDER BY n_filings DESC, owner_name, o.owner_cik LIMIT {int(limit)}",
         params,
     )[cols]
 

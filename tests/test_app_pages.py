@@ -313,6 +313,9 @@ def test_stale_listing_is_refreshed_and_stored_data_stays_on_screen(app, data_di
         assert not at.exception and not at.error
         notice = _unescape(" ".join(w.value for w in at.warning))
         assert "EDGAR is unreachable" in notice and "Showing what is stored." in notice  # it tried to refresh
+        assert (
+            notice.count("EDGAR is unreachable") == 1 and ". Showing what is stored." in notice
+        )  # said once
         assert "ACME — ACME Widgets Inc" in [t.value for t in at.title]  # and the stored filings are shown
         assert _metric(at, "Sold (S)") == fmt_money(FIXTURE_TOTALS["ACME"]["sale_value"])
     finally:

@@ -227,3 +227,24 @@ def test_insider_search_finds_hyphenated_apostrophe_and_accented_names_team_cann
         got = list(search_insiders(query, store)["owner_cik"])
         assert got == ([cik] if cik else []), (query, got)
     assert search_insiders("--", store).empty  # punctuation alone: no words, no match-all
+
+
+def test_insider_search_lists_namesakes_with_equal_filings_by_cik(tmp_path):
+    """Guards against namesakes with as many filings coming back in any order (at 15 M rows the real
+    Cannon-Brookes, CIK 1666120, came second after a copy): ties go by CIK."""
+    from loaders.parser import parse_ownership
+    from tests.fixtures.builder import Holding, Owner, form_xml
+
+    store = Store(tmp_path)
+    store.write(
+        [
+            parse_ownership(
+                form_xml(issuer=(1650372, "Atlassian Corp", "TEAM"), owners=[Owner(cik, "Cannon-Brookes Michael")],
+                         period="2023-05-03", holdings=[Holding(1000)]),
+                f"0001650372-23-00000{i}",
+                "2023-05-05",
+            )
+            for i, cik in enumerate((401666120, 1666120, 201666120))
+        ]
+    )  # fmt: skip
+    assert list(search_insiders("Cannon-Brookes", store)["owner_cik"]) == [1666120, 201666120, 401666120]

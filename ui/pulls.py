@@ -379,6 +379,17 @@ def _why(reason: str) -> str:
     return public(reason).split(". ")[0][:120]
 
 
+def _detail(error: LoaderError) -> str:
+    """The loader's own words after the page's sentence, as a sentence, without repeating its opening ("EDGAR is
+    unreachable: cannot connect" after "EDGAR is unreachable, so TEAM could not be pulled.")."""
+    text = public(str(error))
+    text = re.sub(r"^EDGAR is (unreachable|rate-limiting us)\s*[:.]?\s*", "", text).strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return plain(text if text.endswith((".", "!", "?")) else text + ".")
+
+
 def show_error(label: str, error: LoaderError, has_data: bool) -> None:
     name = plain(label)
     tail = " Showing what is stored." if has_data else ""
@@ -396,6 +407,6 @@ def show_error(label: str, error: LoaderError, has_data: bool) -> None:
             if isinstance(error, EdgarBlocked)
             else "EDGAR is unreachable, so {} could not be pulled."
         )
-        box(f"{what.format(name)} {plain(public(str(error)))}{tail}")
+        box(f"{what.format(name)} {_detail(error)}{tail}")
     else:
         st.error(f"{name} could not be pulled: {plain(public(str(error)))}{tail}")
