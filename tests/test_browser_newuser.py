@@ -358,7 +358,7 @@ def test_every_page_readable_at_three_widths(site, browser, scenario):
         pull = page.get_by_role("button", name=re.compile("Pull every filing of insider"))
         if pull.count():
             pull.click()
-            page.get_by_text(re.compile(r"^Filings \(\d+\)$")).wait_for(timeout=120_000)
+            page.get_by_text(re.compile(r"^Filings in range \(\d+\)$")).wait_for(timeout=120_000)
             _wait(page)
         assert not page.query_selector("[data-testid='stException']")
         text = _text(page)
