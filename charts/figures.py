@@ -109,19 +109,22 @@ def value_axis(values, money: bool, include_zero: bool = True) -> dict:
                 ticktext=[axis_label(t, money) for t in ticks])  # fmt: skip
 
 
-def period_axis(periods: pd.Series, freq: str) -> dict:
+def period_axis(periods: pd.Series, freq: str, narrow: bool = False) -> dict:
     """Month (or quarter) ticks for per-period bars: 'Mar 2024' under each month for up to 15 months, then every
-    quarter, then years; the range always spans at least a few periods (one bar is not 0.4 ms wide)."""
+    quarter, then years; the range always spans at least a few periods (one bar is not 0.4 ms wide). narrow: a
+    chart with a second y axis, whose plot is narrower: half as many labels (on a phone, two years of quarterly
+    labels turned sideways and ran into the years)."""
     dates = pd.to_datetime(pd.Series(periods)).dropna()
     step = 3 if freq == "Q" else 1
     lo, hi = dates.min(), dates.max()
     months = (hi.year - lo.year) * 12 + hi.month - lo.month + step
+    k = 2 if narrow else 1
     if months <= 15 * step:
-        dtick, fmt = f"M{step}", "%b\n%Y"
+        dtick, fmt = f"M{step * (k if months > 8 * step else 1)}", "%b\n%Y"
     elif months <= 48:
-        dtick, fmt = "M3" if step == 1 else "M6", "%b\n%Y"
+        dtick, fmt = f"M{(3 if step == 1 else 6) * k}", "%b\n%Y"
     else:
-        dtick, fmt = f"M{12 * max(1, math.ceil(months / 12 / 10))}", "%Y"
+        dtick, fmt = f"M{12 * max(1, math.ceil(months / 12 / (10 // k)))}", "%Y"
     before = max(step, (6 - months) // 2 if months < 6 else 0)
     start = lo - pd.DateOffset(months=before)
     end = hi + pd.DateOffset(months=step + max(0, before - step))
@@ -354,7 +357,7 @@ def plan_activity_figure(activity: pd.DataFrame, unit: str = "$", freq: str = "M
                     tickmode="array", tickvals=[0, 25, 50, 75, 100], ticktext=["0%", "25%", "50%", "75%", "100%"],
                     zeroline=False, automargin=True),
     )  # fmt: skip
-    fig.update_xaxes(**period_axis(activity["period"], freq))
+    fig.update_xaxes(**period_axis(activity["period"], freq, narrow=True))  # the share's axis takes room
     return _layout(fig, full_title)
 
 

@@ -190,3 +190,28 @@ def test_market_flow_axis_has_a_tick_beyond_the_largest_bar_on_each_side():
     assert list(y.range) == [ticks[0], ticks[-1]]
     assert ticks[0] <= -45e9 and ticks[-1] >= 13e9 and sum(t > 0 for t in ticks) >= 1
     assert "$0" in y.ticktext and any(t.startswith("$") and t != "$0" for t in y.ticktext)
+
+
+@pytest.mark.parametrize(
+    ("months", "freq", "wide", "narrow"),
+    [
+        (6, "M", "M1", "M1"),
+        (12, "M", "M1", "M2"),
+        (24, "M", "M3", "M6"),
+        (24, "Q", "M3", "M3"),
+        (36, "Q", "M3", "M6"),
+        (120, "M", "M12", "M24"),
+    ],
+)
+def test_a_chart_with_a_second_axis_gets_half_the_period_labels(months, freq, wide, narrow):
+    """Guards against the month labels of the 10b5-1 chart (its plan-share axis narrows the plot) turning sideways
+    and running into the years on a phone (seen at 390 px on the plans and insider pages): half as many labels as
+    a one-axis chart over the same periods, and short ranges keep one label per period."""
+    periods = pd.Series(pd.date_range("2021-07-01", periods=months, freq="MS"))
+    if freq == "Q":
+        periods = periods[periods.dt.month.isin([1, 4, 7, 10])]
+    assert figures.period_axis(periods, freq)["dtick"] == wide
+    assert figures.period_axis(periods, freq, narrow=True)["dtick"] == narrow
+    activity = pd.DataFrame({"period": periods, "plan_value": 1.0, "plan_shares": 1.0, "other_value": 1.0,
+                             "other_shares": 1.0, "plan_share": 0.5})  # fmt: skip
+    assert figures.plan_activity_figure(activity, freq=freq).layout.xaxis.dtick == narrow
