@@ -16,6 +16,5 @@ def peak_rss_mb() -> int:
                     return round(int(line.split()[1]) / 1024)
     except OSError:
         pass
-    return round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )  # not Linux: no parent's share there
+    # not Linux: no VmHWM, and no parent's share in ru_maxrss there
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

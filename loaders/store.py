@@ -350,10 +350,13 @@ class Store:
         frames: pandas frames (conformed here), or datasets.ArrowFrames, whose Arrow tables are written as they are.
         prepared=True: the frames are Arrow tables already in the stored shape, sorted (bench/bench_market.py)."""
         if prepared:
-            return self._write_prepared(quarter, frames, info)
-        tables = getattr(
-            frames, "tables", None
-        )  # datasets.ArrowFrames: the reader's Arrow tables as they are
+            n = frames["filings"].num_rows
+            self._replace_quarter(
+                quarter, [(t, "dataset", quarter, frames[t], True) for t in TABLES], info, n
+            )
+            return n
+        # datasets.ArrowFrames: the reader's Arrow tables, written as they are
+        tables = getattr(frames, "tables", None)
         if tables is not None:
             frames = enrich_arrow(tables, "dataset")
             accessions = frames["filings"].column("accession").to_pylist()
@@ -364,48 +367,39 @@ class Store:
         if xml:
             frames = {t: _without(f, xml) for t, f in frames.items()}
             accessions = [a for a in accessions if a not in xml]
+        parts = [(t, "dataset", quarter, frames[t]) for t in TABLES]
+        self._replace_quarter(quarter, parts, info, len(accessions), accessions)
+        return len(accessions)
+
+    def _replace_quarter(
+        self,
+        quarter: str,
+        parts: list[tuple],
+        info: dict | None,
+        filings: int,
+        accessions: Sequence[str] = (),
+    ) -> None:
+        """Stage `parts` (_stage arguments), then in one commit drop the quarter's data-set parts, publish the new
+        ones and shadow those of `accessions` that an XML write stored meanwhile. Nothing staged survives a
+        failure."""
         staged = []
         try:
-            staged = self._stage_all([(t, "dataset", quarter, frames[t]) for t in TABLES])
+            staged = self._stage_all(parts)
             with self._locked():
                 man = self.manifest()
-                late = self._accessions(man, "xml", accessions)
+                late = self._accessions(man, "xml", list(accessions))
                 drop = [
                     p
                     for t in TABLES
                     for p in man["parts"].get(t, [])
                     if p["src"] == "dataset" and p["q"] == quarter
                 ]
-                man.setdefault("quarters", {})[quarter] = {**(info or {}), "filings": len(accessions)}
+                man.setdefault("quarters", {})[quarter] = {**(info or {}), "filings": filings}
                 self._publish(man, staged, drop=drop, shadow_add=late)
         except BaseException:
             for item in staged:
                 Path(item["tmp"]).unlink(missing_ok=True)
             raise
-        return len(accessions)
-
-    def _write_prepared(self, quarter: str, tables: Mapping[str, pa.Table], info: dict | None) -> int:
-        staged = []
-        try:
-            staged = [self._stage(t, "dataset", quarter, tables[t], presorted=True) for t in TABLES]
-            with self._locked():
-                man = self.manifest()
-                drop = [
-                    p
-                    for t in TABLES
-                    for p in man["parts"].get(t, [])
-                    if p["src"] == "dataset" and p["q"] == quarter
-                ]
-                man.setdefault("quarters", {})[quarter] = {
-                    **(info or {}),
-                    "filings": tables["filings"].num_rows,
-                }
-                self._publish(man, staged, drop=drop)
-        except BaseException:
-            for item in staged:
-                Path(item["tmp"]).unlink(missing_ok=True)
-            raise
-        return tables["filings"].num_rows
 
     def record(self, key: str, value) -> None:
         """Store a small JSON value in the manifest (sync bookkeeping: the tail's progress)."""
@@ -924,9 +918,8 @@ def enrich_arrow(tables: dict[str, pa.Table], source: str) -> dict[str, pa.Table
     f_acc = filings.column("accession")
     # first_owner_cik: the CIK of the first owner (position 0) listed for the accession
     lead = owners.filter(pc.equal(owners.column("position"), 0))
-    at = pc.index_in(
-        f_acc, value_set=lead.column("accession")
-    )  # the first match, as pandas' drop_duplicates keeps
+    # index_in gives the first match, as pandas' drop_duplicates keeps
+    at = pc.index_in(f_acc, value_set=lead.column("accession"))
     first_owner = pc.take(lead.column("owner_cik"), at)
     # row_kinds: the kinds of rows a filing holds ("table:T" / "table:H"), sorted, comma-joined
     kinds: dict[str, pa.ChunkedArray] = {}
