@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loaders import derive
+from loaders import derive, forked
 from loaders.codes import code_name
 from loaders.datasets import (
     _AFFECTS,
@@ -54,20 +55,38 @@ _DAY = np.timedelta64(1, "D")
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def _table(raw: bytes, name: str) -> pd.DataFrame:
-    """One TSV as a frame of str ('' = missing), read by pyarrow; the csv module when pyarrow refuses it (ragged
-    rows are padded or cut to the header, as read_tables does)."""
-    import pyarrow as pa
+def _tables(zf, members: dict, name: str) -> dict[str, pa.Table]:
+    """Every table of the zip as an Arrow table of strings, the members inflated in two threads (zlib lets go of
+    the GIL) and each read as soon as it is inflated."""
+    wanted = [t for t in (*REQUIRED, *OPTIONAL) if t in members]
+    # the largest member first, so that the other thread inflates and reads the small ones meanwhile
+    order = sorted(wanted, key=lambda t: -members[t].file_size)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(
+            zip(
+                order,
+                pool.map(lambda t: _table(member(zf, members[t], name), f"{name}/{t}.tsv"), order),
+                strict=True,
+            )
+        )
+    return {t: done[t] for t in wanted}
+
+
+def _table(raw: bytes, name: str) -> pa.Table:
+    """One TSV as an Arrow table of strings ('' = missing), read by pyarrow; the csv module when pyarrow refuses it
+    (ragged rows are padded or cut to the header, as read_tables does)."""
     import pyarrow.csv as pcsv
 
     if not raw.strip():
-        return pd.DataFrame()
+        return pa.table({})
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     header = raw.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace").split("\t")
     try:
         table = pcsv.read_csv(
             io.BytesIO(raw),
-            read_options=pcsv.ReadOptions(use_threads=True),
+            read_options=pcsv.ReadOptions(
+                use_threads=len(raw) > 1 << 24
+            ),  # the largest (FOOTNOTES) in threads
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char='"', double_quote=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
@@ -77,12 +96,20 @@ def _table(raw: bytes, name: str) -> pd.DataFrame:
         )
         if table.column_names != header or b'"' in raw and b"\r" in raw:
             raise ValueError("header")
-        frame = table.to_pandas()
-        frame.columns = header
-        return frame
+        return table
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError):
         head, rows = _tsv(raw, name)
-        return pd.DataFrame(rows, columns=head, dtype=object)
+        columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(head))]
+        return pa.Table.from_arrays(columns, names=head)
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of strings as a frame of str objects (the column operations below work on those)."""
+    if not table.num_columns:
+        return pd.DataFrame()
+    frame = table.to_pandas()
+    frame.columns = table.column_names
+    return frame
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -111,25 +138,24 @@ def _stripped(s: pd.Series) -> pd.Series:
     return _mapped(s, lambda v: (v.strip() or None) if v else None)
 
 
-def _sk_sorted(frame: pd.DataFrame) -> pd.DataFrame:
+def _sk_sorted(table: pa.Table) -> pa.Table:
     """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable."""
-    sk = next((c for c in frame.columns if c.endswith("_SK")), None)
-    if sk is None or frame.empty:
-        return frame.reset_index(drop=True)
-    return frame.iloc[np.argsort(_sk_keys(frame[sk]), kind="stable")].reset_index(drop=True)
+    sk = next((c for c in table.column_names if c.endswith("_SK")), None)
+    if sk is None or not table.num_rows:
+        return table
+    return table.take(np.argsort(_sk_keys(table.column(sk).combine_chunks()), kind="stable"))
 
 
-def _sk_keys(s: pd.Series) -> np.ndarray:
+def _sk_keys(text: pa.Array) -> np.ndarray:
     """Keys that sort the rows as int(v) if v.isdigit() else 0 does: those values, in Arrow, when every value is
     ASCII (isdigit is then [0-9]+) and at most 18 characters long (fits in int64); else their ranks, value by
     value."""
-    text = pa.array(s.to_numpy(dtype=object), pa.string(), from_pandas=True)
     longest = pc.max(pc.utf8_length(text)).as_py() or 0
     if longest <= 18 and pc.all(pc.string_is_ascii(text)).as_py() is not False:
         digits = pc.fill_null(pc.match_substring_regex(text, "^[0-9]+$"), False)
         keys = pc.if_else(digits, pc.cast(pc.if_else(digits, text, "0"), pa.int64()), 0)
         return keys.to_numpy(zero_copy_only=False)
-    codes, uniq = _distinct(s)
+    codes, uniq = _distinct(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object))
     keys = [int(v) if v and v.isdigit() else 0 for v in uniq]
     rank = {k: i for i, k in enumerate(sorted(set(keys)))}  # the keys' order, in int64 however long they are
     return np.array([rank[k] for k in keys], dtype=np.int64)[codes]
@@ -150,45 +176,118 @@ def _as_days(s: pd.Series) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- the quarter
-def read_quarter(data: bytes, name: str = "data set") -> Quarter:
-    """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc)."""
+def read_quarter(data: bytes, name: str = "data set", workers: int | None = None) -> Quarter:
+    """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc).
+
+    workers: processes that derive the filings, each a contiguous share of them (the derivation of one filing never
+    looks at another's rows, so the shares put back in order are the whole); default: 2 for a quarter of
+    PARALLEL_FROM filings or more where 2 cores and os.fork are available, else 1 (this process)."""
     zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
-    raw = {
-        t: _table(member(zf, members[t], name), f"{name}/{t}.tsv")
-        for t in (*REQUIRED, *OPTIONAL)
-        if t in members
-    }
-    sub = raw["SUBMISSION"]
-    has_checkbox = "AFF10B5ONE" in sub.columns
-    problems: list[str] = []
-    acc = _col(sub, "ACCESSION_NUMBER").str.strip() if len(sub) else pd.Series([], dtype=object)
-    bad = (acc == "") | acc.duplicated()
-    for a in acc[bad]:
-        problems.append(f"SUBMISSION row without a usable accession number: {a or '(empty)'}")
-    sub = sub[~bad.to_numpy()].reset_index(drop=True)
-    accs = acc[~bad].reset_index(drop=True)
-    pos = pd.Series(np.arange(len(accs)), index=accs.to_numpy())  # filing order
-    children = {t: _sk_sorted(raw[t]) for t in raw if t != "SUBMISSION"}
+    tables = _tables(zf, members, name)
+    sub, accs, problems = _submissions(tables["SUBMISSION"])
+    known = pa.array(accs, pa.string())
+    children = {}
     for t in (*REQUIRED, *OPTIONAL):
-        if t == "SUBMISSION" or t not in children or children[t].empty:
+        if t == "SUBMISSION" or t not in tables:
             continue
-        keys = pd.unique(_col(children[t], "ACCESSION_NUMBER").to_numpy(dtype=object))
-        stray = keys[~pd.Index(keys).isin(pos.index)]
-        if len(stray):
-            problems.append(f"{t}: {len(stray)} accession(s) not in SUBMISSION (left out), e.g. {stray[0]}")
+        table = tables[t]
+        if not table.num_rows:
+            children[t] = table
+            continue
+        f = pc.cast(
+            pc.index_in(_acc_column(table), value_set=known), pa.int64()
+        )  # filing position; null: stray
+        known_row = pc.is_valid(f)
+        if not pc.all(known_row).as_py():
+            # each stray accession once, in SK order (the stable SK order of these rows is theirs in the whole table)
+            keys = pc.unique(_acc_column(_sk_sorted(table.filter(pc.invert(known_row)))))
+            problems.append(
+                f"{t}: {len(keys)} accession(s) not in SUBMISSION (left out), e.g. {keys[0].as_py()}"
+            )
+            table = table.filter(known_row)
+            f = f.filter(known_row)
+        children[t] = table.append_column("_f", f)
+    workers = _workers(len(accs)) if workers is None else max(1, min(workers, len(accs)))
+    if workers > 1:
+        out = forked.shares(_read_part, _shares(sub, accs, children, missing, workers))
+    else:
+        out = _read_part(sub, children, missing)
+    rows = {t: f.num_rows for t, f in out.items()}
+    return Quarter(ArrowFrames(out), rows["filings"], rows, problems, missing)
+
+
+PARALLEL_FROM = (
+    20_000  # filings: a smaller quarter is read in this process (a second one costs more than it saves)
+)
+
+
+def _workers(n: int) -> int:
+    """2 for a quarter of PARALLEL_FROM filings or more on a machine that can run two processes at once, else 1."""
+    return 2 if n >= PARALLEL_FROM and forked.cores() >= 2 else 1
+
+
+def _acc_column(table: pa.Table) -> pa.Array:
+    """The ACCESSION_NUMBER column as filed ('' when the table lacks it)."""
+    if "ACCESSION_NUMBER" in table.column_names:
+        return table.column("ACCESSION_NUMBER").combine_chunks()
+    return pa.array([""] * table.num_rows, pa.string())
+
+
+def _submissions(sub: pa.Table) -> tuple[pa.Table, list[str], list[str]]:
+    """The SUBMISSION rows with a usable accession number (stripped, not empty, the first of its number), those
+    numbers in filing order, and a problem line per row left out."""
+    acc = [a.strip() for a in _acc_column(sub).to_pylist()]
+    bad = pd.Series(acc, dtype=object)
+    bad = ((bad == "") | bad.duplicated()).to_numpy(dtype=bool)
+    problems = [
+        f"SUBMISSION row without a usable accession number: {a or '(empty)'}"
+        for a in np.array(acc, dtype=object)[bad]
+    ]
+    keep = ~bad
+    return sub.filter(pa.array(keep)), [a for a, k in zip(acc, keep, strict=True) if k], problems
+
+
+def _shares(
+    sub: pa.Table, accs: list[str], children: dict[str, pa.Table], missing: list[str], workers: int
+) -> list:
+    """The arguments of _read_part for each of `workers` contiguous shares of the filings (about equal in filings),
+    the rows' filing positions `_f` counted from the share's first filing."""
+    cuts = np.linspace(0, len(accs), workers + 1).astype(int)
+    shares = []
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        rows = {}
+        for t, c in children.items():
+            if not c.num_rows:
+                rows[t] = c
+                continue
+            f = c.column("_f").to_numpy()
+            if (
+                np.diff(f) >= 0
+            ).all():  # the rows come in filing order (as the SEC writes them): a slice, no copy
+                a, b = np.searchsorted(f, [lo, hi])
+                mine = c.slice(a, b - a)
+            else:
+                mine = c.filter(pc.and_(pc.greater_equal(c.column("_f"), lo), pc.less(c.column("_f"), hi)))
+            rows[t] = mine.set_column(mine.column_names.index("_f"), "_f", pc.subtract(mine.column("_f"), lo))
+        shares.append((sub.slice(lo, hi - lo), rows, missing))
+    return shares
+
+
+def _read_part(sub: pa.Table, children: dict[str, pa.Table], missing: list[str]) -> dict[str, pa.Table]:
+    """The store tables of the filings in `sub` (SUBMISSION rows with usable, distinct accession numbers) from the
+    other tables' rows of those filings (each row's filing position in `sub` in its column `_f`)."""
+    has_checkbox = "AFF10B5ONE" in sub.column_names
+    frame = _frame(sub)
+    accs = _col(frame, "ACCESSION_NUMBER").str.strip() if len(frame) else pd.Series([], dtype=object)
 
     def rows_of(t: str) -> pd.DataFrame:
-        """The table's rows of known filings, with their filing position `_f` (SK order kept)."""
-        frame = children.get(t)
-        if frame is None or frame.empty:
+        """The table's rows (of known filings), in SK order, with their filing position `_f`."""
+        table = children.get(t)
+        if table is None or not table.num_rows:
             return pd.DataFrame({"_f": pd.Series([], dtype=np.int64)})
-        f = _col(frame, "ACCESSION_NUMBER").map(pos)
-        keep = f.notna().to_numpy()
-        out = frame[keep].reset_index(drop=True)
-        out["_f"] = f[keep].astype(np.int64).to_numpy()
-        return out
+        return _frame(_sk_sorted(table))
 
-    filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
+    filings = _filings(frame, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
     notes = _notes(rows_of("FOOTNOTES"), accs)
     first = _first_owner(owners, len(accs))
@@ -202,9 +301,7 @@ def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     }
     tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
     hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
-    tables = _derive(filings, owners, tx, hold, notes, has_checkbox)
-    rows = {t: f.num_rows for t, f in tables.items()}
-    return Quarter(ArrowFrames(tables), rows["filings"], rows, problems, missing)
+    return _derive(filings, owners, tx, hold, notes, has_checkbox)
 
 
 def _stack(*parts: pd.DataFrame) -> pd.DataFrame:

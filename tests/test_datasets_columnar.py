@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from loaders import datasets, derive
@@ -17,17 +18,23 @@ from loaders.datasets_columnar import read_quarter
 from tests.test_datasets import _quarters, _tiny_zip, _zip
 
 
-def _assert_same(data: bytes, name: str) -> datasets.Quarter:
+def _assert_same(
+    data: bytes, name: str, workers: tuple[int, ...] = (2, 1), before=lambda w: None
+) -> datasets.Quarter:
+    """The columnar reader's quarter (the last of `workers`), checked equal to the per-filing reader's in this
+    process (1) and with the filings shared out to forked processes (2, 3, ...); before(w) runs before each read."""
     ref = datasets.read_quarter_rows(data, name)
-    got = read_quarter(data, name)
-    for table, frame in ref.frames.items():
-        pd.testing.assert_frame_equal(got.frames[table], frame, obj=f"{name} {table}")
-    assert (got.filings, got.rows, got.problems, got.missing_tables) == (
-        ref.filings,
-        ref.rows,
-        ref.problems,
-        ref.missing_tables,
-    )
+    for w in workers:
+        before(w)
+        got = read_quarter(data, name, workers=w)
+        for table, frame in ref.frames.items():
+            pd.testing.assert_frame_equal(got.frames[table], frame, obj=f"{name} {table} workers={w}")
+        assert (got.filings, got.rows, got.problems, got.missing_tables) == (
+            ref.filings,
+            ref.rows,
+            ref.problems,
+            ref.missing_tables,
+        )
     return got
 
 
@@ -48,8 +55,9 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_every_served_quarte
             with pytest.raises(datasets.IncompleteDataSet):
                 read_quarter(data, quarter)
             continue
-        calls.clear()
-        got = _assert_same(data, quarter)
+        got = _assert_same(
+            data, quarter, before=lambda w: calls.clear()
+        )  # calls: those of the last read, in here
         if got.filings > 1000:
             assert 0 < len(calls) < got.filings / 3, (quarter, len(calls), got.filings)
         checked += got.filings
@@ -63,11 +71,12 @@ _SUB = (
 )
 
 
-def _odd_quarter() -> bytes:
-    """Three filings with the values that send a filing down each branch: the first is derived column by column
+def _odd_quarter(backwards: bool = False) -> bytes:
+    """Four filings with the values that send a filing down each branch: the first is derived column by column
     (checkbox on a grant, ranges "respectively", a price outside its range, late, implausible, after the filing),
     the others by derive_filing (no filing date, a plan in the remarks, odd numbers; a date in year 9999, a
-    holdings chain that breaks; a filing whose only odd value is its original-submission date in year 9999)."""
+    holdings chain that breaks; a filing whose only odd value is its original-submission date in year 9999).
+    backwards: every table but SUBMISSION lists its rows in reverse (not in filing order)."""
     sub = [
         _SUB,
         "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t\t\t0\t\t\t4\t0000000042\tWiley\twly\t\t1",
@@ -141,6 +150,11 @@ def _odd_quarter() -> bytes:
         "ACCESSION_NUMBER\tOWNERSIGNATURENAME\tOWNERSIGNATUREDATE\n"
         f"{b}\t/s/ Jane Doe\t04-MAY-2023\n{c}\t/s/ Jane Doe\t06-MAY-2023\n"
     )
+    if backwards:
+        for name, text in members.items():
+            if name != "SUBMISSION.tsv":
+                head, *rows = text.splitlines()
+                members[name] = "\n".join([head, *rows[::-1]]) + "\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as out:
         for name, text in members.items():
@@ -155,7 +169,7 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     and absurd values, an implausible price, a date after the filing, a repeated footnote id, two owners, an
     original-submission date in year 9999, remarks naming a plan, a footnote of an accession SUBMISSION lacks
     (named in the problems, left out)."""
-    got = _assert_same(_odd_quarter(), "odd")
+    got = _assert_same(_odd_quarter(), "odd", workers=(2, 3, 4, 1))
     assert got.problems == [
         "FOOTNOTES: 1 accession(s) not in SUBMISSION (left out), e.g. 0000000009-23-000009"
     ]
@@ -166,6 +180,16 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     assert first["flags"].tolist()[2:] == ["price_outside_range", "date_after_filing,implausible_value"]
     assert first["price_low"].tolist()[1:3] == [20.0, 24.0] and first["is_late"].tolist()[2]
     assert "not a trade a plan covers" in first["tenb51_note"].iloc[0]
+
+
+def test_rows_out_of_filing_order_are_shared_out_to_the_right_filings():
+    """Guards against the shares of filings handed to forked processes taking rows by position: when a table does
+    not list its rows in SUBMISSION's order, each row must still reach its own filing, in SK order."""
+    got = _assert_same(_odd_quarter(backwards=True), "backwards", workers=(2, 3, 1))
+    assert got.rows["transactions"] == 9 and got.frames["footnotes"]["footnote_id"].tolist()[:2] == [
+        "F1",
+        "F2",
+    ]
 
 
 @pytest.mark.fake_edgar
@@ -227,7 +251,7 @@ def test_row_keys_order_rows_as_int_of_digits_else_zero(values):
     from loaders.datasets_columnar import _sk_keys
 
     want = [int(v) if v.isdigit() else 0 for v in values]
-    got = _sk_keys(pd.Series(values, dtype=object))
+    got = _sk_keys(pa.array(values, pa.string()))
     assert np.argsort(got, kind="stable").tolist() == sorted(range(len(values)), key=want.__getitem__)
     assert len(set(got.tolist())) == len(set(want))  # equal keys stay equal, different ones different
 
@@ -246,3 +270,21 @@ def test_a_cik_too_long_to_be_one_is_null_and_the_quarter_still_loads():
     filings = got.frames["filings"].set_index("accession")
     assert filings["issuer_cik"].tolist() == [42, pd.NA, 42]
     assert got.rows["transactions"] == 3 and filings["filing_url"].notna().tolist() == [True, False, True]
+
+
+def test_a_large_quarter_is_shared_between_two_processes_only_where_two_cores_are(monkeypatch):
+    """Guards against the default losing the second core (a real quarter read in one process, ~1.5x slower) or
+    forking on a one-core machine, where a second process only adds its cost."""
+    from loaders import datasets_columnar, forked
+
+    seen: list[int] = []
+    real = forked.shares
+    monkeypatch.setattr(forked, "shares", lambda fn, args, **k: seen.append(len(args)) or real(fn, args, **k))
+    monkeypatch.setattr(datasets_columnar, "PARALLEL_FROM", 3)  # the odd quarter has 4 filings
+    monkeypatch.setattr(forked, "cores", lambda: 2)
+    assert read_quarter(_odd_quarter(), "odd").filings == 4 and seen == [2]
+    monkeypatch.setattr(forked, "cores", lambda: 1)
+    assert read_quarter(_odd_quarter(), "odd").filings == 4 and seen == [2]
+    monkeypatch.setattr(forked, "cores", lambda: 2)
+    monkeypatch.setattr(datasets_columnar, "PARALLEL_FROM", 5)
+    assert read_quarter(_odd_quarter(), "odd").filings == 4 and seen == [2]

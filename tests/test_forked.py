@@ -1,0 +1,124 @@
+"""loaders/forked.py: a job's shares run in forked children at once, and whatever a child does (fail, hang, be
+killed), the caller gets every share's rows exactly once, in share order, and no file or process is left behind."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from loaders import forked
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is not available on this system")
+
+
+def _work(lo: int, hi: int, marks: str = "", parent: int = 0, trace: str = "") -> dict[str, pa.Table]:
+    """Two tables of the share [lo, hi), with the pid of the process that made them. `marks` says what a child
+    (a process other than `parent`) or the parent does: 'child-fails', 'child-hangs', 'parent-fails'; a child
+    writes its pid to the file `trace` first."""
+    child = os.getpid() != parent
+    if child and trace:
+        Path(trace).write_text(str(os.getpid()))
+    if child and "child-fails" in marks:
+        raise RuntimeError("a child's error")
+    if child and "child-hangs" in marks:
+        time.sleep(3600)
+    if not child and "parent-fails" in marks:
+        raise RuntimeError("the parent's error")
+    n = hi - lo
+    return {
+        "rows": pa.table(
+            {"i": pa.array(range(lo, hi), pa.int64()), "pid": pa.array([os.getpid()] * n, pa.int64())}
+        ),
+        "text": pa.table({"s": pa.array([f"row {i}" for i in range(lo, hi)], pa.string())}),
+    }
+
+
+def _gone(pid: int) -> bool:
+    """The process no longer exists (killed and reaped, not a zombie)."""
+    return not Path(f"/proc/{pid}").exists() if Path("/proc").is_dir() else not forked._alive(pid)
+
+
+def test_shares_run_in_other_processes_and_come_back_whole_and_in_order(tmp_path):
+    """Guards against a share lost, doubled or out of order when the tables come back from the children, and
+    against every share quietly running in this process (no second core used)."""
+    me = os.getpid()
+    args = [(0, 5, "", me), (5, 12, "", me), (12, 20, "", me)]
+    got = forked.shares(_work, args, where=tmp_path)
+    assert got["rows"].column("i").to_pylist() == list(range(20))
+    assert got["text"].column("s").to_pylist() == [f"row {i}" for i in range(20)]
+    pids = got["rows"].column("pid").to_pylist()
+    assert set(pids[:5]) == {me} and me not in pids[5:] and len(set(pids[5:12]) | set(pids[12:])) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_child_costs_time_not_rows(tmp_path):
+    """Guards against a child's crash losing its share (or the whole quarter): the share is redone here."""
+    me = os.getpid()
+    got = forked.shares(_work, [(0, 3, "child-fails", me), (3, 7, "child-fails", me)], where=tmp_path)
+    assert got["rows"].column("i").to_pylist() == list(range(7))
+    assert set(got["rows"].column("pid").to_pylist()) == {me}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_child_that_hangs_is_killed_after_patience_and_its_share_done_here(tmp_path):
+    """Guards against a hung child (a lock it inherited mid-use) hanging the sync forever: once `patience` has
+    passed (on an injected clock) the child is killed, reaped, and its share done here."""
+    me = os.getpid()
+    trace = tmp_path / "child.pid"
+    work = tmp_path / "work"
+    work.mkdir()
+    clock = itertools.count(0, 10).__next__  # 0, 10, 20 ...: past a patience of 15 at the second look
+    got = forked.shares(
+        _work, [(0, 2, "", me), (2, 4, "child-hangs", me, str(trace))], where=work, patience=15, clock=clock
+    )
+    assert got["rows"].column("i").to_pylist() == [0, 1, 2, 3]
+    assert set(got["rows"].column("pid").to_pylist()) == {me}
+    assert trace.exists() and _gone(int(trace.read_text()))
+    assert list(work.iterdir()) == []
+
+
+def test_an_error_here_kills_the_children_and_removes_their_files(tmp_path, monkeypatch):
+    """Guards against children and their files outliving an error (or Ctrl-C) in this process, and against this
+    process waiting for a child that will not finish."""
+    me = os.getpid()
+    pids: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: (pid := real_fork()) and (pids.append(pid) or pid))
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="the parent's error"):
+        forked.shares(_work, [(0, 2, "parent-fails", me), (2, 4, "child-hangs", me)], where=tmp_path)
+    assert time.monotonic() - start < 30
+    assert len(pids) == 1 and _gone(pids[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_of_dead_processes_are_swept_and_live_ones_kept(tmp_path):
+    """Guards against /dev/shm filling up with the tables of processes killed before they cleaned up, and
+    against removing the files of a sync that is still running."""
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    stale = tmp_path / f"{forked.PREFIX}{dead}-abc.0.arrow"
+    live = tmp_path / f"{forked.PREFIX}{os.getpid()}-def.0.arrow"
+    other = tmp_path / "someone-elses.arrow"
+    for f in (stale, live, other):
+        f.write_bytes(b"x")
+    got = forked.shares(_work, [(0, 1, "", os.getpid()), (1, 2, "", os.getpid())], where=tmp_path)
+    assert got["rows"].num_rows == 2
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_without_fork_every_share_runs_here(tmp_path, monkeypatch):
+    """Guards against a crash on systems without os.fork (Windows): the shares run one after another here."""
+    monkeypatch.delattr(os, "fork")
+    me = os.getpid()
+    got = forked.shares(_work, [(0, 2, "", me), (2, 3, "", me)], where=tmp_path)
+    assert got["rows"].column("i").to_pylist() == [0, 1, 2] and set(
+        got["rows"].column("pid").to_pylist()
+    ) == {me}
