@@ -216,9 +216,8 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
     return Quarter(ArrowFrames(out), rows["filings"], rows, problems, missing)
 
 
-PARALLEL_FROM = (
-    20_000  # filings: a smaller quarter is read in this process (a second one costs more than it saves)
-)
+# filings: a smaller quarter is read in this process (measured: a second process pays off from ~1,000 filings)
+PARALLEL_FROM = 2_000
 
 
 def _workers(n: int) -> int:
@@ -650,10 +649,15 @@ def _derive(
             deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
         )
         texts = np.full(len(rows), None, dtype=object)
-        for i, (fi, ids) in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
-            if ids:
-                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((fi, k)))]
-                texts[i] = "\n".join(got) or None
+        said: dict[tuple[int, str], str | None] = {}  # a filing's rows often point at the same footnotes
+        for i, key in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
+            if key[1]:
+                text = said.get(key, "")
+                if text == "":
+                    fi = key[0]
+                    got = [f"{k}: {t}" for k in key[1].split(",") if k and (t := note_text.get((fi, k)))]
+                    text = said[key] = "\n".join(got) or None
+                texts[i] = text
         out["footnotes"] = texts
         out["_far"] = deriv & (ex_far | exp_far)
         return out
@@ -946,8 +950,13 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
     remarks = filings["remarks"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
     fdate = filings["filing_date"].to_numpy(dtype=object)
+    done: dict[tuple, tuple] = {}  # rows of one filing with the same code, footnotes and date say the same
     for j in np.flatnonzero(text_f[tf]):
         fi = int(tf[j])
+        key = (fi, code[j], ids_all[j], days[j])
+        if key in done:
+            plan[j] = done[key]
+            continue
         ctx = ctxs.get(fi)
         if ctx is None:
             ctx = ctxs[fi] = object.__new__(derive._Filing)
@@ -962,7 +971,7 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
         row_notes = [(k, x) for k in (ids.split(",") if ids else []) if k and (x := ctx.footnotes.get(k))]
         said, source, conflict, note = ctx._plan(code[j], row_notes)
         adopted, adoption_note = ctx._adoption(row_notes, days[j]) if said else (None, "")
-        plan[j] = (
+        plan[j] = done[key] = (
             said,
             source,
             derive._join([note, adoption_note]) or None,
@@ -1020,9 +1029,11 @@ def _reference(fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: p
     t_by = _records(tx, tsel, _RAW_TX)
     h_by = _records(hold, hsel, _RAW_HOLD)
     n_by: dict[int, dict[str, str]] = {}
-    for fi, k, v in zip(notes["_f"], notes["footnote_id"], notes["text"], strict=True):
-        if complex_f[fi]:
-            n_by.setdefault(int(fi), {})[k] = v
+    mine = complex_f[notes["_f"].to_numpy()] if len(notes) else np.zeros(0, dtype=bool)
+    for fi, k, v in zip(
+        *(notes[c].to_numpy()[mine].tolist() for c in ("_f", "footnote_id", "text")), strict=True
+    ):
+        n_by.setdefault(fi, {})[k] = v
     fsel = np.flatnonzero(complex_f)
     base = _plain(fil.iloc[fsel][list(_FILING_KEYS)].to_dict("records"))
     t_out: list[dict] = []

@@ -273,7 +273,7 @@ def test_a_cik_too_long_to_be_one_is_null_and_the_quarter_still_loads():
 
 
 def test_a_large_quarter_is_shared_between_two_processes_only_where_two_cores_are(monkeypatch):
-    """Guards against the default losing the second core (a real quarter read in one process, ~1.5x slower) or
+    """Guards against the default losing the second core (a real quarter read in one process, ~1.4x slower) or
     forking on a one-core machine, where a second process only adds its cost."""
     from loaders import datasets_columnar, forked
 
