@@ -103,37 +103,45 @@ def _table(raw: bytes, name: str) -> pa.Table:
         return pa.Table.from_arrays(columns, names=head)
 
 
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table of strings as a frame of str objects (the column operations below work on those)."""
-    if not table.num_columns:
-        return pd.DataFrame()
-    frame = table.to_pandas()
-    frame.columns = table.column_names
-    return frame
+def _col(table: pa.Table, name: str) -> pa.Array:
+    """A raw table's column of str ('' when the table lacks it)."""
+    if name in table.column_names:
+        return table.column(name).combine_chunks()
+    return pa.repeat(pa.scalar("", pa.string()), table.num_rows)
 
 
-def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A column as str ('' when the table lacks it)."""
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+def _present(table: pa.Table, name: str) -> np.ndarray:
+    """Rows where the raw table's column holds a value (not '')."""
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    return pc.not_equal(table.column(name), "").to_numpy(zero_copy_only=False)
 
 
-def _distinct(s: pd.Series) -> tuple[np.ndarray, list]:
-    """(codes, distinct values) of s, so that a per-value function runs once per distinct value (NaN -> None)."""
+def _distinct(s: pd.Series | pa.Array) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of s, so that a per-value function runs once per distinct value (NaN, null ->
+    None); an Arrow column is encoded in Arrow, without a Python string per row."""
+    if isinstance(s, pa.Array):
+        enc = pc.dictionary_encode(s, null_encoding="encode")
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), enc.dictionary.to_pylist()
     codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
     return codes, [None if isinstance(u, float) and u != u else u for u in uniq]
 
 
-def _mapped(s: pd.Series, fn) -> pd.Series:
-    """fn applied once per distinct value (same index as s)."""
+def _mapped(s: pd.Series | pa.Array, fn) -> pd.Series:
+    """fn applied once per distinct value (same index as s; 0..n-1 for an Arrow column)."""
     codes, uniq = _distinct(s)
     out = np.empty(len(uniq), dtype=object)
     out[:] = [fn(u) for u in uniq]
-    return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=s.index, dtype=object)
+    index = s.index if isinstance(s, pd.Series) else None
+    return pd.Series(out[codes] if len(codes) else np.empty(0, dtype=object), index=index, dtype=object)
 
 
-def _stripped(s: pd.Series) -> pd.Series:
+def _cumcount(f: np.ndarray) -> np.ndarray:
+    """groupby(f).cumcount() of rows sorted by f: each row's place among its filing's rows."""
+    return np.arange(len(f)) - np.searchsorted(f, f, side="left")
+
+
+def _stripped(s: pd.Series | pa.Array) -> pd.Series:
     """datasets._text: stripped, None when empty."""
     return _mapped(s, lambda v: (v.strip() or None) if v else None)
 
@@ -185,7 +193,7 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
     zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
     tables = _tables(zf, members, name)
     sub, accs, problems = _submissions(tables["SUBMISSION"])
-    known = pa.array(accs, pa.string())
+
     children = {}
     for t in (*REQUIRED, *OPTIONAL):
         if t == "SUBMISSION" or t not in tables:
@@ -195,7 +203,7 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
             children[t] = table
             continue
         f = pc.cast(
-            pc.index_in(_acc_column(table), value_set=known), pa.int64()
+            pc.index_in(_acc_column(table), value_set=accs), pa.int64()
         )  # filing position; null: stray
         known_row = pc.is_valid(f)
         if not pc.all(known_row).as_py():
@@ -232,10 +240,15 @@ def _acc_column(table: pa.Table) -> pa.Array:
     return pa.array([""] * table.num_rows, pa.string())
 
 
-def _submissions(sub: pa.Table) -> tuple[pa.Table, list[str], list[str]]:
+def _submissions(sub: pa.Table) -> tuple[pa.Table, pa.Array, list[str]]:
     """The SUBMISSION rows with a usable accession number (stripped, not empty, the first of its number), those
     numbers in filing order, and a problem line per row left out."""
-    acc = [a.strip() for a in _acc_column(sub).to_pylist()]
+    col = _acc_column(sub)
+    # the usual case, checked in Arrow: nothing to strip or leave out
+    plain = pc.all(pc.match_substring_regex(col, r"^[0-9A-Za-z-]+$")).as_py() is not False
+    if plain and pc.count_distinct(col).as_py() == len(col):
+        return sub, col, []
+    acc = [a.strip() for a in col.to_pylist()]
     bad = pd.Series(acc, dtype=object)
     bad = ((bad == "") | bad.duplicated()).to_numpy(dtype=bool)
     problems = [
@@ -243,11 +256,15 @@ def _submissions(sub: pa.Table) -> tuple[pa.Table, list[str], list[str]]:
         for a in np.array(acc, dtype=object)[bad]
     ]
     keep = ~bad
-    return sub.filter(pa.array(keep)), [a for a, k in zip(acc, keep, strict=True) if k], problems
+    return (
+        sub.filter(pa.array(keep)),
+        pa.array([a for a, k in zip(acc, keep, strict=True) if k], pa.string()),
+        problems,
+    )
 
 
 def _shares(
-    sub: pa.Table, accs: list[str], children: dict[str, pa.Table], missing: list[str], workers: int
+    sub: pa.Table, accs: pa.Array, children: dict[str, pa.Table], missing: list[str], workers: int
 ) -> list:
     """The arguments of _read_part for each of `workers` contiguous shares of the filings (about equal in filings),
     the rows' filing positions `_f` counted from the share's first filing."""
@@ -276,17 +293,19 @@ def _read_part(sub: pa.Table, children: dict[str, pa.Table], missing: list[str])
     """The store tables of the filings in `sub` (SUBMISSION rows with usable, distinct accession numbers) from the
     other tables' rows of those filings (each row's filing position in `sub` in its column `_f`)."""
     has_checkbox = "AFF10B5ONE" in sub.column_names
-    frame = _frame(sub)
-    accs = _col(frame, "ACCESSION_NUMBER").str.strip() if len(frame) else pd.Series([], dtype=object)
+    accs = pd.Series([a.strip() for a in _acc_column(sub).to_pylist()], dtype=object)
 
-    def rows_of(t: str) -> pd.DataFrame:
-        """The table's rows (of known filings), in SK order, with their filing position `_f`."""
+    def rows_of(t: str) -> pa.Table:
+        """The table's rows (of known filings) by filing, then in SK order, with their filing position `_f`."""
         table = children.get(t)
         if table is None or not table.num_rows:
-            return pd.DataFrame({"_f": pd.Series([], dtype=np.int64)})
-        return _frame(_sk_sorted(table))
+            return pa.table({"_f": pa.array([], pa.int64())})
+        f = table.column("_f").to_numpy()
+        sk = next((c for c in table.column_names if c.endswith("_SK")), None)
+        keys = (_sk_keys(table.column(sk).combine_chunks()), f) if sk else (f,)
+        return table.take(np.lexsort(keys))  # lexsort is stable: rows of equal keys keep their listed order
 
-    filings = _filings(frame, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
+    filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
     notes = _notes(rows_of("FOOTNOTES"), accs)
     first = _first_owner(owners, len(accs))
@@ -316,15 +335,17 @@ def _stack(*parts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: a[order] for c, a in arrays.items()})
 
 
-def _filings(sub: pd.DataFrame, accs: pd.Series, has_checkbox: bool, sigs: pd.DataFrame) -> pd.DataFrame:
+def _filings(sub: pa.Table, accs: pd.Series, has_checkbox: bool, sigs: pa.Table) -> pd.DataFrame:
     """The filing columns as datasets._filing fills them before the derivation (dates as date objects)."""
-    first_sig = sigs.drop_duplicates("_f", keep="first").set_index("_f") if len(sigs) else None
     n = len(accs)
+    # each filing's first signature (sigs are by filing, then in SK order)
+    has_sig, first_sig = np.unique(sigs.column("_f").to_numpy(), return_index=True)
 
     def sig(col: str) -> pd.Series:
-        if first_sig is None or col not in first_sig.columns:
-            return pd.Series([""] * n, dtype=object)
-        return first_sig[col].reindex(range(n), fill_value="").reset_index(drop=True)
+        out = np.full(n, "", dtype=object)
+        if col in sigs.column_names:
+            out[has_sig] = sigs.column(col).take(first_sig).to_pylist()
+        return pd.Series(out, dtype=object)
 
     out = pd.DataFrame(
         {
@@ -365,11 +386,11 @@ def _bool_text(text: str) -> bool | None:
     return None
 
 
-def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
+def _owners(rows: pa.Table, accs: pd.Series) -> pd.DataFrame:
     """One row per reporting owner, as datasets._owner builds them (filing order, then SK order)."""
-    if rows.empty:
+    if not rows.num_rows:
         return empty("owners").assign(_f=pd.Series([], dtype=np.int64))
-    rows = rows.sort_values("_f", kind="stable").reset_index(drop=True)
+    f = rows.column("_f").to_numpy()
     codes, uniq = _distinct(_col(rows, "RPTOWNER_RELATIONSHIP"))  # each distinct relationship read once
     words = ("director", "officer", "tenpercentowner", "other")
     per_value = [[w in (v or "").replace(" ", "").lower() for w in words] for v in uniq]
@@ -385,8 +406,8 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
     role = [roles[r] for r in keys]
     out = pd.DataFrame(
         {
-            "accession": accs.to_numpy(dtype=object)[rows["_f"].to_numpy()],
-            "position": rows.groupby("_f").cumcount().to_numpy(),
+            "accession": accs.to_numpy(dtype=object)[f],
+            "position": _cumcount(f),
             "owner_cik": _mapped(_col(rows, "RPTOWNERCIK"), _cik).to_numpy(dtype=object),
             "owner_name": _mapped(_col(rows, "RPTOWNERNAME"), lambda v: " ".join((v or "").split()) or None),
             **{k: v.to_numpy(dtype=bool) for k, v in flags.items()},
@@ -395,7 +416,7 @@ def _owners(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
             "role": role,
             "city": _stripped(_col(rows, "RPTOWNER_CITY")).to_numpy(dtype=object),
             "state": _stripped(_col(rows, "RPTOWNER_STATE")).to_numpy(dtype=object),
-            "_f": rows["_f"].to_numpy(),
+            "_f": f,
         }
     )
     return out
@@ -427,14 +448,14 @@ def _first_owner(owners: pd.DataFrame, n: int) -> pd.DataFrame:
     return first.reset_index(drop=True)
 
 
-def _notes(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
+def _notes(rows: pa.Table, accs: pd.Series) -> pd.DataFrame:
     """The footnotes as datasets._filing's dict: per filing, id -> whitespace-normalised text (a repeated id keeps
     its first place and its last text), filing order."""
-    if rows.empty:
+    if not rows.num_rows:
         return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "footnote_id": [], "text": []})
     fid = _mapped(_col(rows, "FOOTNOTE_ID"), lambda v: (v or "").strip())
     text = _mapped(_col(rows, "FOOTNOTE_TXT"), lambda v: " ".join((v or "").split()))
-    frame = pd.DataFrame({"_f": rows["_f"].to_numpy(), "footnote_id": fid, "text": text})
+    frame = pd.DataFrame({"_f": rows.column("_f").to_numpy(), "footnote_id": fid, "text": text})
     frame = frame[frame["footnote_id"] != ""]
     last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])["text"]
     first = frame.drop_duplicates(["_f", "footnote_id"], keep="first")
@@ -443,7 +464,7 @@ def _notes(rows: pd.DataFrame, accs: pd.Series) -> pd.DataFrame:
 
 
 def _rows(
-    rows: pd.DataFrame,
+    rows: pa.Table,
     file: str,
     accs: pd.Series,
     filings: pd.DataFrame,
@@ -453,11 +474,10 @@ def _rows(
 ) -> pd.DataFrame:
     """One row table's raw facts (datasets._filing's row dicts), with _f (filing), _t (table order) and seq."""
     target, kind, table, colmap = ROW_TABLES[file]
-    if rows.empty:
+    if not rows.num_rows:
         return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "_t": [], "seq": []})
-    rows = rows.sort_values("_f", kind="stable").reset_index(drop=True)
-    f = rows["_f"].to_numpy()
-    seq = rows.groupby("_f").cumcount().to_numpy()
+    f = rows.column("_f").to_numpy()
+    seq = _cumcount(f)
     acc = accs.to_numpy(dtype=object)[f]
     out = pd.DataFrame(
         {
@@ -472,7 +492,7 @@ def _rows(
     )
     for col in first.columns:
         out[col] = first[col].to_numpy(dtype=object)[f]
-    fn_cols = [c for c in rows.columns if c.endswith("_FN")]
+    fn_cols = [c for c in rows.column_names if c.endswith("_FN")]
     out["footnote_ids"] = _footnote_ids(rows, fn_cols)
     out["superseded_by"] = None
     for col, key in colmap.items():
@@ -486,25 +506,26 @@ def _rows(
     return out
 
 
-def _footnote_ids(rows: pd.DataFrame, fn_cols: list[str]) -> np.ndarray:
+def _footnote_ids(rows: pa.Table, fn_cols: list[str]) -> np.ndarray:
     """datasets._footnote_ids per row: every id of the row's *_FN columns, in column order, once."""
     if not fn_cols:
-        return np.full(len(rows), None, dtype=object)
+        return np.full(rows.num_rows, None, dtype=object)
     # rows repeat a few patterns ("F1", "F1,F2"): number each distinct combination of the columns' values, parse once
-    pattern = np.zeros(len(rows), dtype=np.int64)
+    pattern = np.zeros(rows.num_rows, dtype=np.int64)
     for col in fn_cols:
-        codes, uniq = pd.factorize(rows[col].to_numpy(dtype=object))
+        codes, uniq = _distinct(_col(rows, col))
         pattern, _ = pd.factorize(pattern * (len(uniq) + 1) + codes + 1)
     _, first, which = np.unique(pattern, return_index=True, return_inverse=True)
     parsed = np.full(len(first), None, dtype=object)
-    for j, key in enumerate(rows[fn_cols].to_numpy(dtype=object)[first]):
+    keys = zip(*(rows.column(c).take(first).to_pylist() for c in fn_cols), strict=True)
+    for j, key in enumerate(keys):
         ids = [fid for value in key if value for fid in (x.strip() for x in value.split(",")) if fid]
         parsed[j] = ",".join(dict.fromkeys(ids)) or None
     return parsed[which]
 
 
 def _unverified(
-    rows: pd.DataFrame, colmap: dict[str, str], f: np.ndarray, also: np.ndarray, no_notes: bool
+    rows: pa.Table, colmap: dict[str, str], f: np.ndarray, also: np.ndarray, no_notes: bool
 ) -> np.ndarray:
     """datasets._unverified per row: the columns the positional quirk may have moved within the row's filing and
     table (a field present on some of its rows and not on others), plus the plan columns where no checkbox can be
@@ -512,12 +533,12 @@ def _unverified(
     checks: list[tuple[np.ndarray, np.ndarray, tuple[str, ...], bool]] = []
     for col, key in colmap.items():
         fn = f"{col}_FN"
-        value = _col(rows, col).to_numpy(dtype=object) != ""
-        fnp = _col(rows, fn).to_numpy(dtype=object) != ""
+        value = _present(rows, col)
+        fnp = _present(rows, fn)
         checks.append((value | fnp, fnp, _AFFECTS.get(key, (key.removesuffix("_raw"),)), True))
     for fn in ("TRANS_FORM_TYPE_FN", "EQUITY_SWAP_TRANS_CD_FN"):
         if fn.removesuffix("_FN") not in colmap:
-            fnp = _col(rows, fn).to_numpy(dtype=object) != ""
+            fnp = _present(rows, fn)
             checks.append((fnp, fnp, (), False))
     present = np.column_stack([c[0] for c in checks]).astype(np.int64)
     fnp_all = np.column_stack([c[1] for c in checks]).astype(np.int64)

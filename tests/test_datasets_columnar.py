@@ -288,3 +288,36 @@ def test_a_large_quarter_is_shared_between_two_processes_only_where_two_cores_ar
     monkeypatch.setattr(forked, "cores", lambda: 2)
     monkeypatch.setattr(datasets_columnar, "PARALLEL_FROM", 5)
     assert read_quarter(_odd_quarter(), "odd").filings == 4 and seen == [2]
+
+
+@pytest.mark.parametrize(
+    "odd, problem, kept",
+    [
+        (" 0000000001-23-000002 ", None, "0000000001-23-000002"),
+        ("", "(empty)", None),
+        ("0000000001-23-000001", "0000000001-23-000001", None),
+    ],
+    ids=["padded", "empty", "repeated"],
+)
+def test_submission_rows_without_a_usable_accession_are_named_and_left_out(odd, problem, kept):
+    """Guards against the fast check of SUBMISSION's accession numbers letting through a padded, an empty or a
+    repeated one: the padded one is stripped and kept, the empty one and the repeat are named and left out, as the
+    per-filing reader does."""
+    head = "ACCESSION_NUMBER\tFILING_DATE\tPERIOD_OF_REPORT\tDOCUMENT_TYPE\tISSUERCIK\tISSUERNAME\tISSUERTRADINGSYMBOL"
+    sub = [
+        head,
+        "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY",
+        f"{odd}\t06-MAY-2023\t03-MAY-2023\t4/A\t42\tWiley\tWLY",
+        "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t4\t42\tWiley\tWLY",
+    ]
+    got = _assert_same(_tiny_zip(sub), "accessions", workers=(2, 1))
+    # _tiny_zip gives filings -000001 to -000003 a row each in these tables: -000002's are strays when it is gone
+    stray = [
+        f"{t}: 1 accession(s) not in SUBMISSION (left out), e.g. 0000000001-23-000002"
+        for t in ("REPORTINGOWNER", "NONDERIV_TRANS")
+    ]
+    want = [f"SUBMISSION row without a usable accession number: {problem}", *stray] if problem else []
+    assert got.problems == want
+    accessions = ["0000000001-23-000001", *([kept] if kept else []), "0000000001-23-000003"]
+    assert got.frames["filings"]["accession"].tolist() == accessions
+    assert got.frames["filings"]["form"].tolist() == ["4", *(["4/A"] if kept else []), "4"]
