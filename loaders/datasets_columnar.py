@@ -2,8 +2,10 @@
 per-filing reader (`loaders.datasets.read_quarter_rows`, which runs `loaders.derive.derive_filing` on every filing).
 
 Why: a real quarter holds ~50,000 filings; building a dict per row and deriving each filing in Python runs at a few
-thousand filings per second. Here the tables are read with pyarrow, the rows are mapped with pandas column
-operations, and the derivation is split:
+thousand filings per second. Here the tables are read with pyarrow and stay Arrow until a rule reads a column (once
+per distinct value, through Arrow's dictionary encoding), the rows are mapped with pandas column operations, a
+quarter of PARALLEL_FROM filings or more is shared out in two halves derived at once (this process and a forked
+child, `loaders.forked`), and the derivation is split:
 
 - every filing whose derivation needs more than plain columns goes through `derive_filing` itself (the
   reference, so the rules live in one place): a footnote or the remarks mentioning Rule 10b5-1 or holding a price
