@@ -10,7 +10,12 @@ which cost more than the second core saved (measured on a real-size data-set qua
 What keeps it safe:
 - a child runs only the function and writes its files, then leaves through os._exit: it never returns into the
   caller's code, runs no exit handler and flushes no buffer it inherited;
-- a child's tables count only when its index file (written last, renamed into place) is there; otherwise, or when a child outlives `patience`, the child is killed and its share is done here, so
+- Ctrl-C and SIGTERM are held back across fork() until the child has restored their default actions: an interrupt
+  ends a child outright, never raising KeyboardInterrupt into the caller's code there; the child writes nothing to
+  the terminal (its stdout and stderr go to /dev/null);
+- a child's tables count only when its index file (written last, renamed into place) is there; otherwise, or when a
+  child outlives its patience (3x the time of this process's own share, at least 30 s), the child is killed and its
+  share is done here, so
   a failing child costs time, never rows (and an error in the function surfaces from this process);
 - an error or interrupt here kills and reaps every child and removes their files; files left by a process that
   died without cleaning up are removed by the next call;
@@ -25,6 +30,7 @@ import os
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +40,11 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 PREFIX = "insider-dashboard-share-"
-PATIENCE = 600.0  # seconds a child may run after this process has done its own share before it is given up
+# a child is given up once it has run, after this process finished its own share, PATIENCE seconds or SLOWER times
+# as long as that share took, whichever is longer (a hung child then costs about one share's time, not a sync's)
+PATIENCE = 30.0
+SLOWER = 3.0
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def cores() -> int:
@@ -73,15 +83,16 @@ def shares(
     try:
         for a in args[1:]:
             prefix = where / f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
-            try:
-                pid = os.fork()
-            except OSError:  # no process to be had: the rest is done here
+            pid = _fork()
+            if pid is None:  # no process to be had: the rest is done here
                 break
             if pid == 0:
                 _child(fn, a, prefix)  # never returns
             kids.append((pid, prefix))
+        start = clock()
         results = [fn(*args[0])]
-        deadline = clock() + patience
+        took = clock() - start
+        deadline = start + took + max(patience, SLOWER * took)
         for i, a in enumerate(args[1:]):
             got = _collect(*kids[i], deadline, clock, reaped) if i < len(kids) else None
             results.append(got if got is not None else fn(*a))
@@ -93,9 +104,37 @@ def shares(
             _remove(prefix)
 
 
+def _fork() -> int | None:
+    """os.fork() with Ctrl-C and SIGTERM held back until the child has put back their default actions (so that an
+    interrupt can never raise KeyboardInterrupt in the child and run the caller's code there); None when no
+    process can be had."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return None
+    if pid == 0:
+        try:
+            # an interrupt just ends the child; the parent redoes its share if it goes on
+            for sig in _SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        except BaseException:  # noqa: BLE001 - never return into the caller's code
+            os._exit(1)
+        return 0
+    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return pid
+
+
 def _child(fn: Callable[..., dict[str, pa.Table]], a: tuple, prefix: Path) -> None:
     code = 1
     try:
+        # what the child would print (a warning) goes nowhere: it must not repeat or interleave the parent's output
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - open until os._exit
         tables = fn(*a)
         names = list(tables)
         for i, name in enumerate(names):
@@ -161,7 +200,8 @@ def _sweep(where: Path) -> None:
     for path in where.glob(PREFIX + "*"):
         pid = path.name.removeprefix(PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # another user's file (a shared /dev/shm): not ours to remove
+                path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

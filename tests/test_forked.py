@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -18,8 +20,9 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is not 
 
 def _work(lo: int, hi: int, marks: str = "", parent: int = 0, trace: str = "") -> dict[str, pa.Table]:
     """Two tables of the share [lo, hi), with the pid of the process that made them. `marks` says what a child
-    (a process other than `parent`) or the parent does: 'child-fails', 'child-hangs', 'parent-fails'; a child
-    writes its pid to the file `trace` first."""
+    (a process other than `parent`) or the parent does: 'child-fails', 'child-hangs', 'child-talks' (writes
+    to stdout and stderr), 'parent-fails'; a child writes its pid to the file `trace` first. Each row also says
+    whether Ctrl-C had its default action (end the process) where it was made."""
     child = os.getpid() != parent
     if child and trace:
         Path(trace).write_text(str(os.getpid()))
@@ -29,10 +32,18 @@ def _work(lo: int, hi: int, marks: str = "", parent: int = 0, trace: str = "") -
         time.sleep(3600)
     if not child and "parent-fails" in marks:
         raise RuntimeError("the parent's error")
+    if child and "child-talks" in marks:
+        print("a child's warning", file=sys.stderr, flush=True)
+        os.write(1, b"a child's output\n")
     n = hi - lo
+    default_int = signal.getsignal(signal.SIGINT) == signal.SIG_DFL
     return {
         "rows": pa.table(
-            {"i": pa.array(range(lo, hi), pa.int64()), "pid": pa.array([os.getpid()] * n, pa.int64())}
+            {
+                "i": pa.array(range(lo, hi), pa.int64()),
+                "pid": pa.array([os.getpid()] * n, pa.int64()),
+                "sigint_default": pa.array([default_int] * n, pa.bool_()),
+            }
         ),
         "text": pa.table({"s": pa.array([f"row {i}" for i in range(lo, hi)], pa.string())}),
     }
@@ -122,3 +133,42 @@ def test_without_fork_every_share_runs_here(tmp_path, monkeypatch):
     assert got["rows"].column("i").to_pylist() == [0, 1, 2] and set(
         got["rows"].column("pid").to_pylist()
     ) == {me}
+
+
+def test_in_a_child_ctrl_c_ends_it_instead_of_raising_into_the_callers_code(tmp_path):
+    """Guards against Ctrl-C raising KeyboardInterrupt inside a child, whose unwinding would run the caller's code
+    (the sync's interrupt handling, exit handlers) a second time in another process: a child takes the default
+    action (it ends), while this process keeps its own handler."""
+    me = os.getpid()
+    got = forked.shares(_work, [(0, 1, "", me), (1, 2, "", me)], where=tmp_path)
+    assert got["rows"].column("sigint_default").to_pylist() == [False, True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_child_prints_nothing(tmp_path, capfd):
+    """Guards against a child's warnings (or buffered output it inherited) landing in the sync's terminal output."""
+    me = os.getpid()
+    got = forked.shares(_work, [(0, 1, "", me), (1, 2, "child-talks", me)], where=tmp_path)
+    assert got["rows"].num_rows == 2 and me not in got["rows"].column("pid").to_pylist()[1:]
+    out, err = capfd.readouterr()
+    assert "a child's" not in out + err
+
+
+def test_a_stale_file_that_cannot_be_removed_does_not_stop_the_job(tmp_path, monkeypatch):
+    """Guards against another user's left-over file in a shared /dev/shm (not ours to remove) failing the sync."""
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    stale = tmp_path / f"{forked.PREFIX}{dead}-abc.0.arrow"
+    stale.write_bytes(b"x")
+    real = Path.unlink
+
+    def unlink(self, missing_ok=False):
+        if self == stale:
+            raise PermissionError(13, "Operation not permitted", str(self))
+        return real(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    got = forked.shares(_work, [(0, 1, "", os.getpid()), (1, 2, "", os.getpid())], where=tmp_path)
+    assert got["rows"].column("i").to_pylist() == [0, 1] and stale.exists()
