@@ -64,7 +64,7 @@ def cached_issuers() -> None:
             "issuer_cik": st.column_config.NumberColumn("CIK", format="%d"),
             "ticker": "Ticker",
             "issuer_name": "Issuer",
-            "n_filings": "Filings",
+            "n_filings": st.column_config.NumberColumn("Filings", format="localized"),
             "first_filing": st.column_config.DateColumn("First filing"),
             "last_filing": st.column_config.DateColumn("Last filing"),
             "tickers": st.column_config.TextColumn(
