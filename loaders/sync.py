@@ -145,6 +145,15 @@ def sync(
     today = today or dt.date.today()
     started, before = time.perf_counter(), client.requests
     report = SyncReport()
+    step = None
+    if progress:
+        shown = progress
+
+        def step(done: int, total: int, report: SyncReport) -> None:
+            """Every step (quarters and tail) shows this sync's requests so far."""
+            report.requests = client.requests - before
+            shown(done, total, report)
+
     try:
         listed = client.dataset_quarters()
         published = sorted(listed)
@@ -157,9 +166,9 @@ def sync(
         if first > last:
             raise LoaderError(f"--from {first} is after --to {last}")
         report.quarters = quarter_range(first, last)
-        _quarters(client, store, report, listed, today, progress)
+        _quarters(client, store, report, listed, today, step)
         if tail:
-            _tail(client, store, report, today, last, progress)
+            _tail(client, store, report, today, last, step)
     finally:
         store.refresh_indexes()
         report.requests = client.requests - before
@@ -347,7 +356,6 @@ def _fetch(client, store: Store, todo: list[IndexEntry], report: SyncReport, pro
                         batch, size = [], 0
                 done += 1
                 if progress:
-                    report.requests = client.requests
                     progress(done, len(todo), report)
         except BaseException:
             for f in futures:

@@ -15,6 +15,7 @@ import pytest
 from loaders.__main__ import main
 from loaders.store import Store
 from tests.conftest import FAKE_EDGAR, IDENTITY, need_fake_edgar
+from tests.test_datasets import _tiny_zip
 
 TODAY = dt.date.today()
 
@@ -308,3 +309,42 @@ def test_partial_quarter_loads_without_its_missing_tables(fake_edgar, tmp_path, 
     assert len(tx) > 0 and set(tx["table"]) == {"nonDerivative"}
     assert tx["unverified"].str.contains("is_10b5_1").all() and tx["footnotes"].isna().all()
     assert not (tmp_path / "d" / "datasets" / "2023q2_form345.zip").exists()
+
+
+def test_the_progress_bar_counts_the_requests_of_the_quarters(tmp_path, monkeypatch):
+    """Guards against the bar showing "requests 0" while the data-set quarters download (only the tail used to
+    update the count): every step shows this sync's requests so far, never more than the summary's total."""
+    from loaders import sync as sync_module
+    from loaders.config import Settings
+
+    prefix = "/files/structureddata/data/insider-transactions-data-sets/"
+    zips = {
+        q: _tiny_zip(["ACCESSION_NUMBER\tFILING_DATE\tDOCUMENT_TYPE\tISSUERCIK"])
+        for q in ("2022q3", "2022q4")
+    }
+    _Site.files = {
+        "/data-research/sec-markets-data/insider-transactions-data-sets": "".join(
+            f'<a href="{prefix}{q}_form345.zip">{q}</a>' for q in zips
+        ).encode(),
+        **{f"{prefix}{q}_form345.zip": z for q, z in zips.items()},
+    }
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    steps: list[tuple[int, int, int]] = []
+    try:
+        url = f"http://127.0.0.1:{site.server_address[1]}"
+        for k, v in {"EDGAR_WWW": url, "EDGAR_DATA": url, "INSIDER_DATA_DIR": str(tmp_path / "d")}.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("EDGAR_IDENTITY", "Tests tests@example.com")
+        report = sync_module.sync(
+            settings=Settings.from_env(),
+            first="2022q3",
+            last="2022q4",
+            tail=False,
+            progress=lambda done, total, r: steps.append((done, total, r.requests)),
+            today=dt.date(2026, 11, 26),
+        )
+    finally:
+        site.shutdown()
+    assert report.loaded == ["2022q3", "2022q4"] and report.requests == 3  # the list page and two zips
+    assert steps == [(0, 2, 1), (1, 2, 2), (2, 2, 3)]
