@@ -231,8 +231,9 @@ PARALLEL_FROM = 2_000
 
 
 def _workers(n: int) -> int:
-    """2 for a quarter of PARALLEL_FROM filings or more on a machine that can run two processes at once, else 1."""
-    return 2 if n >= PARALLEL_FROM and forked.cores() >= 2 else 1
+    """2 for a quarter of PARALLEL_FROM filings or more where two processes can run at once (forked.available, 2
+    cores), else 1."""
+    return 2 if n >= PARALLEL_FROM and forked.available() and forked.cores() >= 2 else 1
 
 
 def _acc_column(table: pa.Table) -> pa.Array:

@@ -19,7 +19,8 @@ What keeps it safe:
   a failing child costs time, never rows (and an error in the function surfaces from this process);
 - an error or interrupt here kills and reaps every child and removes their files; files left by a process that
   died without cleaning up are removed by the next call;
-- where os.fork does not exist, every share runs here.
+- forking is used on Linux only: macOS's system libraries are not safe to use in a forked child (Python itself
+  stopped forking there by default) and Windows has no fork; elsewhere every share runs here, one after another.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ PREFIX = "insider-dashboard-share-"
 PATIENCE = 30.0
 SLOWER = 3.0
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def available() -> bool:
+    """True where shares run in forked children (Linux)."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
 def cores() -> int:
@@ -74,7 +80,7 @@ def shares(
 ) -> dict[str, pa.Table]:
     """fn(*args[0]) here and fn(*a) for every other share in a forked child, at the same time; the results (dicts
     of Arrow tables, the same names and schemas in every share) put together in share order."""
-    if len(args) <= 1 or not hasattr(os, "fork"):
+    if len(args) <= 1 or not available():
         return _concat([fn(*a) for a in args])
     where = where or folder()
     _sweep(where)

@@ -15,7 +15,7 @@ import pytest
 
 from loaders import forked
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is not available on this system")
+pytestmark = pytest.mark.skipif(not forked.available(), reason="shares are forked on Linux only")
 
 
 def _work(lo: int, hi: int, marks: str = "", parent: int = 0, trace: str = "") -> dict[str, pa.Table]:
@@ -125,14 +125,17 @@ def test_files_of_dead_processes_are_swept_and_live_ones_kept(tmp_path):
     assert not stale.exists() and live.exists() and other.exists()
 
 
-def test_without_fork_every_share_runs_here(tmp_path, monkeypatch):
-    """Guards against a crash on systems without os.fork (Windows): the shares run one after another here."""
-    monkeypatch.delattr(os, "fork")
+@pytest.mark.parametrize("system", ["win32", "darwin"])
+def test_without_a_safe_fork_every_share_runs_here(tmp_path, monkeypatch, system):
+    """Guards against a crash on Windows (no os.fork) and against forking on macOS, whose system libraries are not
+    safe in a forked child: the shares run one after another here."""
+    monkeypatch.setattr(sys, "platform", system)
+    if system == "win32":
+        monkeypatch.delattr(os, "fork")
     me = os.getpid()
     got = forked.shares(_work, [(0, 2, "", me), (2, 3, "", me)], where=tmp_path)
-    assert got["rows"].column("i").to_pylist() == [0, 1, 2] and set(
-        got["rows"].column("pid").to_pylist()
-    ) == {me}
+    assert got["rows"].column("i").to_pylist() == [0, 1, 2]
+    assert set(got["rows"].column("pid").to_pylist()) == {me}
 
 
 def test_in_a_child_ctrl_c_ends_it_instead_of_raising_into_the_callers_code(tmp_path):
