@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ PLAN_STYLE = {  # sells by plan status: colour and hatch
 }
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
 GRID = "rgba(128,128,128,0.25)"  # readable on the light and the dark theme
+LEGEND_WIDTH = 36  # characters per legend line: with its line sample, one entry fits a 390 px phone
 
 
 def wrap_title(title: str, width: int = 44) -> str:
@@ -45,6 +47,14 @@ def wrap_title(title: str, width: int = 44) -> str:
     cut = title.rfind(" ", 0, width)
     cut = cut if cut > 0 else width
     return title[:cut] + "<br>" + title[cut:].lstrip()
+
+
+def legend_name(name: str, width: int = LEGEND_WIDTH) -> str:
+    """A legend entry escaped and wrapped at spaces into lines of at most `width` characters where it can be: a
+    horizontal legend never wraps an entry, so one long name ("Cannon-Brookes Michael — Indirect (By Trust) —
+    Class A") ran off a phone's screen."""
+    lines = textwrap.wrap(html.escape(name), width, break_long_words=False, break_on_hyphens=False)
+    return "<br>".join(lines) or html.escape(name)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 430) -> go.Figure:
@@ -254,7 +264,7 @@ def holdings_figure(
             [s["date"], pd.Series([last_day])], ignore_index=True
         )  # carry the last holding forward
         line_y = pd.concat([s["shares_owned"], s["shares_owned"].iloc[-1:]], ignore_index=True)
-        fig.add_scatter(x=line_x, y=line_y, name=html.escape(name), mode="lines", line_shape="hv",
+        fig.add_scatter(x=line_x, y=line_y, name=legend_name(name), mode="lines", line_shape="hv",
                         line=dict(color=color, width=2, dash=dash), legendgroup=name, hoverinfo="skip")  # fmt: skip
         rows = trade_rows.get(name, np.array([], dtype=int))
         # one trace per marker symbol (a list of one symbol per point made plotly validate each of tens of thousands

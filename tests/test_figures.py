@@ -102,8 +102,25 @@ def test_filer_names_cannot_inject_markup_into_charts():
         "price": [None], "is_10b5_1": [None], "footnotes": [None], "accession": ["a"],
     })  # fmt: skip
     fig = figures.holdings_figure(points, "Holdings of <b>Evil</b>")
-    assert "<a " not in fig.data[0].name and "&lt;a href" in fig.data[0].name
+    assert "<a " not in fig.data[0].name and "&lt;a" in fig.data[0].name and "href=&#x27;" in fig.data[0].name
     assert fig.layout.title.text == "Holdings of &lt;b&gt;Evil&lt;/b&gt;"
+
+
+def test_holdings_legend_names_are_wrapped_to_fit_a_phone():
+    """Guards against a long holder name running a legend entry off a 390 px screen (a horizontal legend never
+    wraps an entry): TEAM's "Cannon-Brookes Michael — Indirect (By Trust) — Class A Ordinary Shares" was cut."""
+    name = "Cannon-Brookes Michael — Indirect (By Cannon-Brookes Private Trust) — Class A Ordinary Shares"
+    points = pd.DataFrame({
+        "series": [name, "Big — Direct"], "owner_cik": [1, 2], "owner_name": ["A", "B"], "ticker": ["TEAM"] * 2,
+        "security_title": ["Class A"] * 2, "ownership": ["Indirect", "Direct"],
+        "date": pd.to_datetime(["2024-01-02"] * 2), "shares_owned": [10.0, 20.0], "kind": ["anchor"] * 2,
+        "code": [None] * 2, "code_name": [None] * 2, "shares": [None] * 2, "price": [None] * 2,
+        "is_10b5_1": [None] * 2, "footnotes": [None] * 2, "accession": ["a", "b"],
+    })  # fmt: skip
+    legend = {t.legendgroup: t.name for t in figures.holdings_figure(points).data if t.mode == "lines"}
+    lines = legend[name].split("<br>")
+    assert len(lines) >= 3 and all(len(line) <= figures.LEGEND_WIDTH for line in lines)
+    assert " ".join(lines) == name and legend["Big — Direct"] == "Big — Direct"
 
 
 def test_cluster_timeline_has_few_two_line_date_labels():
