@@ -86,9 +86,8 @@ def _table(raw: bytes, name: str) -> pa.Table:
     try:
         table = pcsv.read_csv(
             io.BytesIO(raw),
-            read_options=pcsv.ReadOptions(
-                use_threads=len(raw) > 1 << 24
-            ),  # the largest (FOOTNOTES) in threads
+            # the largest table (FOOTNOTES) in threads; the others are read while it is inflated
+            read_options=pcsv.ReadOptions(use_threads=len(raw) > 1 << 24),
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char='"', double_quote=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
@@ -148,12 +147,16 @@ def _stripped(s: pd.Series | pa.Array) -> pd.Series:
     return _mapped(s, lambda v: (v.strip() or None) if v else None)
 
 
-def _sk_sorted(table: pa.Table) -> pa.Table:
-    """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable."""
+def _sk_sorted(table: pa.Table, by_filing: bool = False) -> pa.Table:
+    """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable; by_filing: by
+    the filing position `_f` first."""
     sk = next((c for c in table.column_names if c.endswith("_SK")), None)
-    if sk is None or not table.num_rows:
-        return table
-    return table.take(np.argsort(_sk_keys(table.column(sk).combine_chunks()), kind="stable"))
+    keys = [_sk_keys(table.column(sk).combine_chunks())] if sk is not None and table.num_rows else []
+    if by_filing:
+        keys.append(table.column("_f").to_numpy())
+    return (
+        table.take(np.lexsort(keys)) if keys else table
+    )  # lexsort is stable: equal keys keep their listed order
 
 
 def _sk_keys(text: pa.Array) -> np.ndarray:
@@ -191,7 +194,7 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
 
     workers: processes that derive the filings, each a contiguous share of them (the derivation of one filing never
     looks at another's rows, so the shares put back in order are the whole); default: 2 for a quarter of
-    PARALLEL_FROM filings or more where 2 cores and os.fork are available, else 1 (this process)."""
+    PARALLEL_FROM filings or more where two processes can run at once (_workers), else 1 (this process)."""
     zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
     tables = _tables(zf, members, name)
     sub, accs, problems = _submissions(tables["SUBMISSION"])
@@ -204,13 +207,12 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
         if not table.num_rows:
             children[t] = table
             continue
-        f = pc.cast(
-            pc.index_in(_acc_column(table), value_set=accs), pa.int64()
-        )  # filing position; null: stray
+        # each row's filing position; null for a stray row (its accession is not in SUBMISSION)
+        f = pc.cast(pc.index_in(_col(table, "ACCESSION_NUMBER"), value_set=accs), pa.int64())
         known_row = pc.is_valid(f)
         if not pc.all(known_row).as_py():
             # each stray accession once, in SK order (the stable SK order of these rows is theirs in the whole table)
-            keys = pc.unique(_acc_column(_sk_sorted(table.filter(pc.invert(known_row)))))
+            keys = pc.unique(_col(_sk_sorted(table.filter(pc.invert(known_row))), "ACCESSION_NUMBER"))
             problems.append(
                 f"{t}: {len(keys)} accession(s) not in SUBMISSION (left out), e.g. {keys[0].as_py()}"
             )
@@ -221,7 +223,7 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
     if workers > 1:
         out = forked.shares(_read_part, _shares(sub, accs, children, missing, workers))
     else:
-        out = _read_part(sub, children, missing)
+        out = _read_part(sub, accs, children, missing)
     rows = {t: f.num_rows for t, f in out.items()}
     return Quarter(ArrowFrames(out), rows["filings"], rows, problems, missing)
 
@@ -236,17 +238,10 @@ def _workers(n: int) -> int:
     return 2 if n >= PARALLEL_FROM and forked.available() and forked.cores() >= 2 else 1
 
 
-def _acc_column(table: pa.Table) -> pa.Array:
-    """The ACCESSION_NUMBER column as filed ('' when the table lacks it)."""
-    if "ACCESSION_NUMBER" in table.column_names:
-        return table.column("ACCESSION_NUMBER").combine_chunks()
-    return pa.array([""] * table.num_rows, pa.string())
-
-
 def _submissions(sub: pa.Table) -> tuple[pa.Table, pa.Array, list[str]]:
     """The SUBMISSION rows with a usable accession number (stripped, not empty, the first of its number), those
     numbers in filing order, and a problem line per row left out."""
-    col = _acc_column(sub)
+    col = _col(sub, "ACCESSION_NUMBER")
     # the usual case, checked in Arrow: nothing to strip or leave out
     plain = pc.all(pc.match_substring_regex(col, r"^[0-9A-Za-z-]+$")).as_py() is not False
     if plain and pc.count_distinct(col).as_py() == len(col):
@@ -280,33 +275,32 @@ def _shares(
                 rows[t] = c
                 continue
             f = c.column("_f").to_numpy()
-            if (
-                np.diff(f) >= 0
-            ).all():  # the rows come in filing order (as the SEC writes them): a slice, no copy
+            # the rows come in filing order (as the SEC writes them): a slice, no copy
+            if (np.diff(f) >= 0).all():
                 a, b = np.searchsorted(f, [lo, hi])
                 mine = c.slice(a, b - a)
             else:
                 mine = c.filter(pc.and_(pc.greater_equal(c.column("_f"), lo), pc.less(c.column("_f"), hi)))
             rows[t] = mine.set_column(mine.column_names.index("_f"), "_f", pc.subtract(mine.column("_f"), lo))
-        shares.append((sub.slice(lo, hi - lo), rows, missing))
+        shares.append((sub.slice(lo, hi - lo), accs.slice(lo, hi - lo), rows, missing))
     return shares
 
 
-def _read_part(sub: pa.Table, children: dict[str, pa.Table], missing: list[str]) -> dict[str, pa.Table]:
-    """The store tables of the filings in `sub` (SUBMISSION rows with usable, distinct accession numbers) from the
-    other tables' rows of those filings (each row's filing position in `sub` in its column `_f`)."""
+def _read_part(
+    sub: pa.Table, accessions: pa.Array, children: dict[str, pa.Table], missing: list[str]
+) -> dict[str, pa.Table]:
+    """The store tables of the filings in `sub` (SUBMISSION rows with usable, distinct accession numbers: their
+    numbers, stripped, in `accessions`) from the other tables' rows of those filings (each row's filing position in
+    `sub` in its column `_f`)."""
     has_checkbox = "AFF10B5ONE" in sub.column_names
-    accs = pd.Series([a.strip() for a in _acc_column(sub).to_pylist()], dtype=object)
+    accs = pd.Series(accessions.to_pylist(), dtype=object)
 
     def rows_of(t: str) -> pa.Table:
         """The table's rows (of known filings) by filing, then in SK order, with their filing position `_f`."""
         table = children.get(t)
         if table is None or not table.num_rows:
             return pa.table({"_f": pa.array([], pa.int64())})
-        f = table.column("_f").to_numpy()
-        sk = next((c for c in table.column_names if c.endswith("_SK")), None)
-        keys = (_sk_keys(table.column(sk).combine_chunks()), f) if sk else (f,)
-        return table.take(np.lexsort(keys))  # lexsort is stable: rows of equal keys keep their listed order
+        return _sk_sorted(table, by_filing=True)
 
     filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
@@ -673,15 +667,10 @@ def _derive(
             deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
         )
         texts = np.full(len(rows), None, dtype=object)
-        said: dict[tuple[int, str], str | None] = {}  # a filing's rows often point at the same footnotes
-        for i, key in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
-            if key[1]:
-                text = said.get(key, "")
-                if text == "":
-                    fi = key[0]
-                    got = [f"{k}: {t}" for k in key[1].split(",") if k and (t := note_text.get((fi, k)))]
-                    text = said[key] = "\n".join(got) or None
-                texts[i] = text
+        for i, (fi, ids) in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
+            if ids:
+                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((fi, k)))]
+                texts[i] = "\n".join(got) or None
         out["footnotes"] = texts
         out["_far"] = deriv & (ex_far | exp_far)
         return out
@@ -974,13 +963,8 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
     remarks = filings["remarks"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
     fdate = filings["filing_date"].to_numpy(dtype=object)
-    done: dict[tuple, tuple] = {}  # rows of one filing with the same code, footnotes and date say the same
     for j in np.flatnonzero(text_f[tf]):
         fi = int(tf[j])
-        key = (fi, code[j], ids_all[j], days[j])
-        if key in done:
-            plan[j] = done[key]
-            continue
         ctx = ctxs.get(fi)
         if ctx is None:
             ctx = ctxs[fi] = object.__new__(derive._Filing)
@@ -995,7 +979,7 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
         row_notes = [(k, x) for k in (ids.split(",") if ids else []) if k and (x := ctx.footnotes.get(k))]
         said, source, conflict, note = ctx._plan(code[j], row_notes)
         adopted, adoption_note = ctx._adoption(row_notes, days[j]) if said else (None, "")
-        plan[j] = done[key] = (
+        plan[j] = (
             said,
             source,
             derive._join([note, adoption_note]) or None,
