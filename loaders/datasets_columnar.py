@@ -637,8 +637,7 @@ def _derive(
     complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
-    keys = zip(notes["_f"].tolist(), notes["footnote_id"].tolist(), strict=True)
-    note_text = dict(zip(keys, notes["text"].tolist(), strict=True))
+    texts_of = _NoteTexts(notes)
 
     def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
@@ -666,12 +665,7 @@ def _derive(
         out["underlying_title"] = np.where(
             deriv, _col_obj(rows, "underlying_title").to_numpy(dtype=object), None
         )
-        texts = np.full(len(rows), None, dtype=object)
-        for i, (fi, ids) in enumerate(zip(f.tolist(), rows["footnote_ids"].tolist(), strict=True)):
-            if ids:
-                got = [f"{k}: {t}" for k in ids.split(",") if k and (t := note_text.get((fi, k)))]
-                texts[i] = "\n".join(got) or None
-        out["footnotes"] = texts
+        out["footnotes"] = texts_of(f, rows["footnote_ids"].to_numpy(dtype=object))
         out["_far"] = deriv & (ex_far | exp_far)
         return out
 
@@ -812,6 +806,35 @@ def _derive(
         "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings"),
         "footnotes": to_arrow(foot, "footnotes", len(notes)),
     }
+
+
+class _NoteTexts:
+    """derive's footnotes text of each row, in Arrow: "F1: text\nF3: text", the row's footnote ids (comma-joined,
+    in its order) that have a text (not empty) among its filing's footnotes; null when none has."""
+
+    def __init__(self, notes: pd.DataFrame) -> None:
+        self.f = notes["_f"].to_numpy(dtype=np.int64)
+        self.ids = pa.array(notes["footnote_id"].to_numpy(dtype=object), pa.string())
+        self.text = pa.array(notes["text"].to_numpy(dtype=object), pa.string())
+
+    def __call__(self, f: np.ndarray, row_ids: np.ndarray) -> pa.Array:
+        n = len(f)
+        lists = pc.split_pattern(pa.array(row_ids, pa.string(), from_pandas=True), ",")
+        flat = pc.list_flatten(lists)
+        row = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        # a (filing, id) pair as one number: the filing's position, then the id's number among all ids seen
+        names = pc.unique(pa.concat_arrays([self.ids, flat]))
+        width = len(names) + 1
+        wanted = f[row] * width + pc.index_in(flat, value_set=names).to_numpy(zero_copy_only=False)
+        held = self.f * width + pc.index_in(self.ids, value_set=names).to_numpy(zero_copy_only=False)
+        at = pd.Index(held).get_indexer(wanted)  # (filing, id) is unique among the notes (_notes)
+        text = self.text.take(pa.array(at, mask=at < 0))
+        keep = pc.fill_null(pc.not_equal(text, ""), False)
+        piece = pc.binary_join_element_wise(flat, text, ": ").filter(keep)
+        counts = np.bincount(row[keep.to_numpy(zero_copy_only=False)], minlength=n)
+        offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, piece), "\n")
+        return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string()))
 
 
 def _filing_urls(ciks: np.ndarray, accessions: pd.Series) -> pa.Array:

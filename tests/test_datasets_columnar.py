@@ -101,8 +101,8 @@ def _odd_quarter(backwards: bool = False) -> bytes:
     lines = [
         head,
         row(
-            a, 1, TRANS_CODE="A", TRANS_PRICEPERSHARE="0", TRANS_PRICEPERSHARE_FN="F1"
-        ),  # checkbox, not a plan code
+            a, 1, TRANS_CODE="A", TRANS_PRICEPERSHARE="0", TRANS_PRICEPERSHARE_FN="F1", TRANS_SHARES_FN="F4"
+        ),  # checkbox, not a plan code; F4's text is blank
         row(
             a,
             2,
@@ -128,7 +128,9 @@ def _odd_quarter(backwards: bool = False) -> bytes:
             TRANS_DATE="07-MAY-2023",
             DIRECT_INDIRECT_OWNERSHIP="I",
             TRANS_ACQUIRED_DISP_CD="A",
-        ),  # implausible, after the filing
+            TRANS_SHARES_FN="F4",
+            SHRS_OWND_FOLWNG_TRANS_FN="F5",
+        ),  # implausible, after the filing; footnotes that say nothing (blank F4, no F5)
         row(b, 4, TRANS_DATE="31-FEB-2023", TRANS_SHARES="1,000 F3"),
         row(b, 5, TRANS_SHARES="-5", TRANS_PRICEPERSHARE="9e99", DEEMED_EXECUTION_DATE="04-MAY-2023"),
         row(c, 6, TRANS_SHARES="100", SHRS_OWND_FOLWNG_TRANS="900"),
@@ -141,6 +143,7 @@ def _odd_quarter(backwards: bool = False) -> bytes:
         f"{a}\tF1\tGrant of restricted stock.\n"
         f"{a}\tF2\tWeighted average; prices ranged from $20.00 to $21.00 and $24.00 to $24.50, respectively.\n"
         f"{a}\tF1\tGrant of restricted stock units.\n"
+        f"{a}\tF4\t   \n"
         f"{b}\tF3\tPlan  adopted   on March 1, 2023.\n"
         f"{c}\tF9\tNot attached to any row.\n"
         "0000000009-23-000009\tF1\tA footnote of a filing SUBMISSION does not list.\n"
@@ -166,7 +169,8 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     """Guards against the fast reader mishandling what the corpus rarely has: a checkbox on a grant, a footnote
     listing ranges "respectively" (one price outside its range), a holdings chain that breaks, a late mark, a
     missing filing date (falls back to the signature), an impossible date, a number with a footnote mark, negative
-    and absurd values, an implausible price, a date after the filing, a repeated footnote id, two owners, an
+    and absurd values, an implausible price, a date after the filing, a repeated footnote id, a footnote id whose
+    text is blank and one with no text at all, two owners, an
     original-submission date in year 9999, remarks naming a plan, a footnote of an accession SUBMISSION lacks
     (named in the problems, left out)."""
     got = _assert_same(_odd_quarter(), "odd", workers=(2, 3, 4, 1))
@@ -180,13 +184,18 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_odd_values():
     assert first["flags"].tolist()[2:] == ["price_outside_range", "date_after_filing,implausible_value"]
     assert first["price_low"].tolist()[1:3] == [20.0, 24.0] and first["is_late"].tolist()[2]
     assert "not a trade a plan covers" in first["tenb51_note"].iloc[0]
+    # a footnote id with a blank text, or with none, adds nothing; the repeated F1 keeps its last text
+    assert first["footnotes"].iloc[0] == "F1: Grant of restricted stock units."
+    assert pd.isna(first["footnotes"].iloc[3])
 
 
 def test_rows_out_of_filing_order_are_shared_out_to_the_right_filings():
     """Guards against the shares of filings handed to forked processes taking rows by position: when a table does
     not list its rows in SUBMISSION's order, each row must still reach its own filing, in SK order."""
     got = _assert_same(_odd_quarter(backwards=True), "backwards", workers=(2, 3, 1))
-    assert got.rows["transactions"] == 9 and got.frames["footnotes"]["footnote_id"].tolist()[:2] == [
+    # FOOTNOTES has no row key: a filing's footnotes keep their listed (here reversed) order, each id at its first place
+    assert got.rows["transactions"] == 9 and got.frames["footnotes"]["footnote_id"].tolist()[:3] == [
+        "F4",
         "F1",
         "F2",
     ]
