@@ -49,7 +49,7 @@ from loaders.datasets import (
     sec_date,
 )
 from loaders.notes import price_ranges, tenb51
-from loaders.schema import arrow_schema, conform, empty, to_arrow
+from loaders.schema import SORT_KEYS, arrow_schema, conform, empty, to_arrow
 
 _ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
 _OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
@@ -147,16 +147,34 @@ def _stripped(s: pd.Series | pa.Array) -> pd.Series:
     return _mapped(s, lambda v: (v.strip() or None) if v else None)
 
 
-def _sk_sorted(table: pa.Table, by_filing: bool = False) -> pa.Table:
-    """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable; by_filing: by
-    the filing position `_f` first."""
+def _sk_sorted(table: pa.Table) -> pa.Table:
+    """Rows in the order datasets._group gives them: by the *_SK column (non-digits as 0), stable."""
     sk = next((c for c in table.column_names if c.endswith("_SK")), None)
-    keys = [_sk_keys(table.column(sk).combine_chunks())] if sk is not None and table.num_rows else []
-    if by_filing:
-        keys.append(table.column("_f").to_numpy())
-    return (
-        table.take(np.lexsort(keys)) if keys else table
-    )  # lexsort is stable: equal keys keep their listed order
+    if sk is None or not table.num_rows:
+        return table
+    # lexsort is stable: ties keep their order
+    return table.take(np.lexsort([_sk_keys(table.column(sk).combine_chunks())]))
+
+
+def _rows_in(table: pa.Table, span: tuple[int, int] | None) -> pa.Table:
+    """The table's rows of the filings at positions span[0] <= `_f` < span[1] (all when None), by filing, then in
+    the SK order of _sk_sorted, with `_f` counted from span[0]."""
+    f = table.column("_f").to_numpy()
+    lo, rows = 0, None
+    if span is not None:
+        lo, hi = span
+        rows = np.flatnonzero((f >= lo) & (f < hi))
+        f = f[rows]
+    sk = next((c for c in table.column_names if c.endswith("_SK")), None)
+    keys = [f]
+    if sk is not None and len(f):
+        text = table.column(sk) if rows is None else table.column(sk).take(rows)
+        keys.insert(0, _sk_keys(text.combine_chunks()))
+    order = np.lexsort(keys)  # stable: rows with equal keys keep their listed order
+    out = table.take(order if rows is None else rows[order])
+    if lo:
+        out = out.set_column(out.column_names.index("_f"), "_f", pc.subtract(out.column("_f"), lo))
+    return out
 
 
 def _sk_keys(text: pa.Array) -> np.ndarray:
@@ -198,6 +216,13 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
     zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
     tables = _tables(zf, members, name)
     sub, accs, problems = _submissions(tables["SUBMISSION"])
+    # the filings in the store's order (issuer, then accession number): each share then holds whole issuers, and
+    # its tables come out in the order the store keeps them (store.write_quarter finds them sorted)
+    ciks = _mapped(_col(sub, "ISSUERCIK"), _cik).to_numpy(dtype=object)
+    issuer = pa.array(ciks, pa.int64(), from_pandas=True)
+    by = [("i", "ascending"), ("a", "ascending")]
+    order = pc.sort_indices(pa.table({"i": issuer, "a": accs}), sort_keys=by)
+    sub, accs, issuer = sub.take(order), accs.take(order), issuer.take(order)
 
     children = {}
     for t in (*REQUIRED, *OPTIONAL):
@@ -221,7 +246,7 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
         children[t] = table.append_column("_f", f)
     workers = _workers(len(accs)) if workers is None else max(1, min(workers, len(accs)))
     if workers > 1:
-        out = forked.shares(_read_part, _shares(sub, accs, children, missing, workers))
+        out = forked.shares(_read_part, _shares(sub, accs, children, missing, _cuts(issuer, workers)))
     else:
         out = _read_part(sub, accs, children, missing)
     rows = {t: f.num_rows for t, f in out.items()}
@@ -261,37 +286,46 @@ def _submissions(sub: pa.Table) -> tuple[pa.Table, pa.Array, list[str]]:
     )
 
 
+# the share done in this process is this much larger than a forked child's: a child also writes its tables out and
+# pays for the pages it writes to that it shares with this process (measured: ~0.1 s of 1.4 s on a real-size quarter)
+HERE_LARGER = 0.1
+
+
+def _cuts(issuer: pa.Array, workers: int) -> np.ndarray:
+    """Where shares of the filings (in store order) begin and end: the first (done in this process) HERE_LARGER
+    larger than the others, each cut moved on to where the next issuer begins, so that no issuer is split (a
+    filings table sorts by date within its issuer); fewer shares when an issuer spans a cut's whole share."""
+    ids = pc.fill_null(issuer, -1).to_numpy(zero_copy_only=False)
+    n = len(ids)
+    # where each issuer begins, then n
+    starts = np.append(np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]), n)
+    weight = np.cumsum([0.0, 1.0 + HERE_LARGER, *[1.0] * (workers - 1)])
+    cuts = starts[np.searchsorted(starts, np.round(n * weight / weight[-1]).astype(int))]
+    return np.unique(cuts)
+
+
 def _shares(
-    sub: pa.Table, accs: pa.Array, children: dict[str, pa.Table], missing: list[str], workers: int
+    sub: pa.Table, accs: pa.Array, children: dict[str, pa.Table], missing: list[str], cuts: np.ndarray
 ) -> list:
-    """The arguments of _read_part for each of `workers` contiguous shares of the filings (about equal in filings),
-    the rows' filing positions `_f` counted from the share's first filing."""
-    cuts = np.linspace(0, len(accs), workers + 1).astype(int)
-    shares = []
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        rows = {}
-        for t, c in children.items():
-            if not c.num_rows:
-                rows[t] = c
-                continue
-            f = c.column("_f").to_numpy()
-            # the rows come in filing order (as the SEC writes them): a slice, no copy
-            if (np.diff(f) >= 0).all():
-                a, b = np.searchsorted(f, [lo, hi])
-                mine = c.slice(a, b - a)
-            else:
-                mine = c.filter(pc.and_(pc.greater_equal(c.column("_f"), lo), pc.less(c.column("_f"), hi)))
-            rows[t] = mine.set_column(mine.column_names.index("_f"), "_f", pc.subtract(mine.column("_f"), lo))
-        shares.append((sub.slice(lo, hi - lo), accs.slice(lo, hi - lo), rows, missing))
-    return shares
+    """The arguments of _read_part for the share of filings between each two cuts: its SUBMISSION rows and
+    accession numbers, and every table whole (a share takes its own rows, _rows_in)."""
+    return [
+        (sub.slice(lo, hi - lo), accs.slice(lo, hi - lo), children, missing, (lo, hi))
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)
+    ]
 
 
 def _read_part(
-    sub: pa.Table, accessions: pa.Array, children: dict[str, pa.Table], missing: list[str]
+    sub: pa.Table,
+    accessions: pa.Array,
+    children: dict[str, pa.Table],
+    missing: list[str],
+    span: tuple[int, int] | None = None,
 ) -> dict[str, pa.Table]:
     """The store tables of the filings in `sub` (SUBMISSION rows with usable, distinct accession numbers: their
-    numbers, stripped, in `accessions`) from the other tables' rows of those filings (each row's filing position in
-    `sub` in its column `_f`)."""
+    numbers, stripped, in `accessions`; in store order) from the other tables' rows of those filings (each row's
+    filing position in its column `_f`; span: the positions of these filings, when `sub` is a share of them), in
+    the store's order (schema.SORT_KEYS)."""
     has_checkbox = "AFF10B5ONE" in sub.column_names
     accs = pd.Series(accessions.to_pylist(), dtype=object)
 
@@ -300,7 +334,7 @@ def _read_part(
         table = children.get(t)
         if table is None or not table.num_rows:
             return pa.table({"_f": pa.array([], pa.int64())})
-        return _sk_sorted(table, by_filing=True)
+        return _rows_in(table, span)
 
     filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
@@ -716,15 +750,17 @@ def _derive(
         conflict = np.array([p[3] for p in plan], dtype=bool)
         on = np.column_stack([after, implausible, conflict, outside]).astype(np.int64)
         flags = _FLAG_SETS[on @ (1 << np.arange(len(_TX_FLAGS)))]
-        chain = _chain_breaks(
+        mismatch = _holdings_mismatch(
             tf,
             t["table"].to_numpy(dtype=object),
             tcols,
             t["security_title"].to_numpy(dtype=object),
             owned,
             np.where(np.isnan(shares), np.nan, sign * shares),
+            tdate,
         )
-        complex_f[tf[chain]] = True
+        flags[mismatch] = [f"{x}," if x else "" for x in flags[mismatch]]
+        flags[mismatch] += "holdings_mismatch"
         simple_tx = dict(
             {
                 **{c: t[c].to_numpy() for c in t.columns},
@@ -799,12 +835,18 @@ def _derive(
         "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
         "text": notes["text"].to_numpy(dtype=object),
     }
+    # each table in the store's order (SORT_KEYS): the filings are by issuer, then accession number (read_quarter),
+    # so a filing's position stands for both; owners are by filing and position already
+    filings_t = _merge(fil_cols, n, (ref["filings"], np.flatnonzero(complex_f)), "filings")
+    foot_t = to_arrow(foot, "footnotes", len(notes))
+    by_note = pa.table({"f": notes["_f"].to_numpy(), "id": foot_t.column("footnote_id")})
+    keys = SORT_KEYS
     return {
-        "filings": _merge(fil_cols, n, (ref["filings"], np.flatnonzero(complex_f)), "filings"),
+        "filings": _sorted(filings_t, filings_t.select(keys["filings"])),
         "owners": to_arrow({c: owners[c].to_numpy() for c in owners.columns}, "owners", len(owners)),
-        "transactions": _merge(simple_tx, len(t), ref["transactions"], "transactions"),
-        "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings"),
-        "footnotes": to_arrow(foot, "footnotes", len(notes)),
+        "transactions": _merge(simple_tx, len(t), ref["transactions"], "transactions", keys["transactions"]),
+        "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings", keys["holdings"]),
+        "footnotes": _sorted(foot_t, by_note),
     }
 
 
@@ -859,17 +901,27 @@ _FLAG_SETS = np.array(
 )
 
 
-def _merge(simple: dict, n: int, derived: tuple, name: str) -> pa.Table:
+def _merge(simple: dict, n: int, derived: tuple, name: str, by: list[str] | None = None) -> pa.Table:
     """The n simple rows as an Arrow table, with the per-filing derivation's rows (derived = (conformed frame,
-    positions)) in their places."""
+    positions)) in their places; by: sorted by these columns (nulls last, stable), as the simple rows hold them (a
+    complex row has the keys of the simple row in its place), in the same take."""
     done, where = derived
     table = to_arrow(simple, name, n)
-    if not len(where):
-        return table
     order = np.arange(n)
-    order[where] = n + np.arange(len(where))
+    if by:
+        order = pc.sort_indices(table.select(by), sort_keys=[(k, "ascending") for k in by]).to_numpy()
+    if not len(where):
+        return table if (order == np.arange(n)).all() else table.take(order)
+    at = np.arange(n)
+    at[where] = n + np.arange(len(where))
     redone = pa.Table.from_pandas(done, schema=arrow_schema(name), preserve_index=False)
-    return pa.concat_tables([table, redone]).take(order)
+    return pa.concat_tables([table, redone]).take(at[order])
+
+
+def _sorted(table: pa.Table, keys: pa.Table) -> pa.Table:
+    """table's rows sorted by the columns of `keys` (a row each; nulls last, stable); itself when they are."""
+    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
+    return table if (order == np.arange(len(order))).all() else table.take(order)
 
 
 # every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no
@@ -1012,9 +1064,26 @@ def _text_plans(plan, t, hold, notes, filings, text_f, code, tdate) -> None:
         )
 
 
+def _holdings_mismatch(f, table, cols, title, owned, signed, day) -> np.ndarray:
+    """Rows derive._flag_holdings_chain flags: the breaks of each filing's table in listed order, or in transaction
+    date order (stable; no date first) where that order has fewer."""
+    listed = _chain_breaks(f, table, cols, title, owned, signed)
+    if not listed.any():
+        return listed
+    group = f * 2 + (table == "derivative")
+    # the rows of each table with a break, in listed order, then by day within their table (NaT: the least int64)
+    broken = np.flatnonzero(np.isin(group, group[listed]))
+    at = broken[np.lexsort((day[broken].astype(np.int64), group[broken]))]
+    sub = {k: cols[k][at] for k in ("direct_indirect", "conversion_price", "expiration_date")}
+    dated = np.zeros(len(f), dtype=bool)
+    dated[at[_chain_breaks(f[at], table[at], sub, title[at], owned[at], signed[at])]] = True
+    size = 2 * (int(f.max()) + 1)
+    fewer = np.bincount(group[dated], minlength=size) < np.bincount(group[listed], minlength=size)
+    return np.where(fewer[group], dated, listed)
+
+
 def _chain_breaks(f, table, cols, title, owned, signed) -> np.ndarray:
-    """Rows where derive._chain_breaks (listed order) finds a break; such filings go to the per-filing derivation,
-    which also tries the transaction-date order."""
+    """Rows where derive._chain_breaks finds a break, the rows taken in the order given."""
     direct = cols["direct_indirect"] == "D"
     deriv = table == "derivative"
     conv, exp = cols["conversion_price"], cols["expiration_date"]

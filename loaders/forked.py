@@ -26,6 +26,7 @@ What keeps it safe:
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import secrets
@@ -86,6 +87,10 @@ def shares(
     _sweep(where)
     kids: list[tuple[int, Path]] = []  # (pid, file prefix) of each child started
     reaped: set[int] = set()
+    # the objects made so far are left out of garbage collection until the children are done: a collection walks
+    # every object it tracks and writes to it, and each page so written is copied (fork shares pages until either
+    # process writes to one)
+    gc.freeze()
     try:
         for a in args[1:]:
             prefix = where / f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
@@ -104,6 +109,7 @@ def shares(
             results.append(got if got is not None else fn(*a))
         return _concat(results)
     finally:
+        gc.unfreeze()
         for pid, prefix in kids:
             if pid not in reaped:
                 _end(pid)

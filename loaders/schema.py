@@ -272,6 +272,16 @@ def from_arrow(table: pa.Table, name: str) -> pd.DataFrame:
     return conform(table.to_pandas(types_mapper=_arrow_dtype, date_as_object=False), name)
 
 
+# the order the store keeps each table's rows in (a part is sorted so; nulls last)
+SORT_KEYS = {
+    "filings": ["issuer_cik", "filing_date", "accession"],
+    "owners": ["issuer_cik", "accession", "position"],
+    "transactions": ["issuer_cik", "accession", "table", "seq"],
+    "holdings": ["issuer_cik", "accession", "table", "seq"],
+    "footnotes": ["issuer_cik", "accession", "footnote_id"],
+}
+
+
 _ARROW = {S: pa.string(), F: pa.float64(), I: pa.int64(), B: pa.bool_(), D: pa.timestamp("ns")}
 
 

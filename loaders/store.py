@@ -55,19 +55,12 @@ import pyarrow.parquet as pq
 
 from loaders.errors import LoaderError
 from loaders.parser import ParsedFiling
-from loaders.schema import SCHEMAS, STORE_FILLED, arrow_schema, conform, empty
+from loaders.schema import SCHEMAS, SORT_KEYS, STORE_FILLED, arrow_schema, conform, empty
 
 TABLES = ("filings", "owners", "transactions", "holdings", "footnotes")
 SOURCES = ("xml", "dataset")
 MANIFEST = "MANIFEST.json"
 ROW_GROUP = 8192  # rows per Parquet row group: small enough that a one-issuer query skips most of a quarter
-SORT_KEYS = {
-    "filings": ["issuer_cik", "filing_date", "accession"],
-    "owners": ["issuer_cik", "accession", "position"],
-    "transactions": ["issuer_cik", "accession", "table", "seq"],
-    "holdings": ["issuer_cik", "accession", "table", "seq"],
-    "footnotes": ["issuer_cik", "accession", "footnote_id"],
-}
 AUTO_COMPACT_PARTS = 8  # an XML partition with more parts than this is compacted after the write that made it
 _LOCAL = threading.local()
 # idle query connections, by (store folder, manifest digest, window): see Store._connection
@@ -359,14 +352,13 @@ class Store:
         tables = getattr(frames, "tables", None)
         if tables is not None:
             frames = enrich_arrow(tables, "dataset")
-            accessions = frames["filings"].column("accession").to_pylist()
         else:
             frames = enrich({t: conform(frames.get(t, empty(t)), t) for t in TABLES}, "dataset")
-            accessions = list(frames["filings"]["accession"])
+        accessions = _accession_column(frames["filings"])
         xml = self._retry(lambda: self._accessions(self.manifest(), "xml", accessions))
         if xml:
             frames = {t: _without(f, xml) for t, f in frames.items()}
-            accessions = [a for a in accessions if a not in xml]
+            accessions = _accession_column(frames["filings"])
         parts = [(t, "dataset", quarter, frames[t]) for t in TABLES]
         self._replace_quarter(quarter, parts, info, len(accessions), accessions)
         return len(accessions)
@@ -377,7 +369,7 @@ class Store:
         parts: list[tuple],
         info: dict | None,
         filings: int,
-        accessions: Sequence[str] = (),
+        accessions: Sequence[str] | pa.ChunkedArray = (),
     ) -> None:
         """Stage `parts` (_stage arguments), then in one commit drop the quarter's data-set parts, publish the new
         ones and shadow those of `accessions` that an XML write stored meanwhile. Nothing staged survives a
@@ -387,7 +379,7 @@ class Store:
             staged = self._stage_all(parts)
             with self._locked():
                 man = self.manifest()
-                late = self._accessions(man, "xml", list(accessions))
+                late = self._accessions(man, "xml", accessions)
                 drop = [
                     p
                     for t in TABLES
@@ -437,8 +429,11 @@ class Store:
             # one thread: on a busy machine the conversion's thread pool costs more than it saves
             arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False, nthreads=1)
         if not presorted:
-            # Arrow's sort is stable and puts nulls last, as pandas' sort_values(kind="stable") does, and is faster
-            arrow = arrow.sort_by([(k, "ascending") for k in SORT_KEYS[table]])
+            # Arrow's sort is stable and puts nulls last, as pandas' sort_values(kind="stable") does, and is faster;
+            # rows already in order (the data-set reader's) are not copied
+            order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in SORT_KEYS[table]]).to_numpy()
+            if not (order == np.arange(len(order))).all():
+                arrow = arrow.take(order)
         folder = self.table_dir / table / src / quarter
         folder.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_name(folder)
@@ -511,17 +506,20 @@ class Store:
             if src is None or p["src"] == src
         ]
 
-    def _accessions(self, man: dict, src: str, among: list[str]) -> set[str]:
-        """Which of `among` are stored (filings table) with source `src`."""
+    def _accessions(self, man: dict, src: str, among: Sequence[str] | pa.ChunkedArray) -> set[str]:
+        """Which of `among` (accession numbers: a list, or an Arrow column) are stored (filings table) with source
+        `src`."""
         paths = self._paths(man, "filings", src)
-        if not paths or not among:
+        if not paths or not len(among):
             return set()
+        if not isinstance(among, pa.ChunkedArray):
+            among = pa.array(list(among), pa.string())
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
             con.execute("SET enable_progress_bar = false")
             con.execute("SET VARIABLE files = ?", [paths])
-            con.register("wanted", pa.table({"accession": pa.array(list(among), pa.string())}))
+            con.register("wanted", pa.table({"accession": among}))
             rows = con.execute(
                 "SELECT DISTINCT f.accession FROM read_parquet(getvariable('files'), union_by_name = true) f "
                 "SEMI JOIN wanted w ON f.accession = w.accession"
@@ -899,6 +897,13 @@ class Store:
         for table in TABLES:
             for p in legacy[table]:
                 p.unlink(missing_ok=True)
+
+
+def _accession_column(filings: pd.DataFrame | pa.Table) -> list[str] | pa.ChunkedArray:
+    """The accession numbers of a filings table: its Arrow column (no Python string each), or a frame's as a list."""
+    if isinstance(filings, pa.Table):
+        return filings.column("accession")
+    return list(filings["accession"])
 
 
 def _without(frame: pd.DataFrame | pa.Table, accessions: AbstractSet[str]) -> pd.DataFrame | pa.Table:

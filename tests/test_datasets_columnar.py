@@ -15,6 +15,7 @@ import pytest
 
 from loaders import datasets, derive
 from loaders.datasets_columnar import read_quarter
+from loaders.schema import SORT_KEYS
 from tests.test_datasets import _quarters, _tiny_zip, _zip
 
 
@@ -27,7 +28,7 @@ def _assert_same(
     for w in workers:
         before(w)
         got = read_quarter(data, name, workers=w)
-        for table, frame in ref.frames.items():
+        for table, frame in _in_store_order(ref.frames).items():
             pd.testing.assert_frame_equal(got.frames[table], frame, obj=f"{name} {table} workers={w}")
         assert (got.filings, got.rows, got.problems, got.missing_tables) == (
             ref.filings,
@@ -38,15 +39,29 @@ def _assert_same(
     return got
 
 
+def _in_store_order(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The per-filing reader's frames (filings in SUBMISSION's order) in the order the columnar reader gives them,
+    the store's (SORT_KEYS: stable, nulls last), owners and footnotes by the issuer of their filing."""
+    issuer = frames["filings"].drop_duplicates("accession").set_index("accession")["issuer_cik"]
+    return {
+        t: f.assign(_i=f["accession"].map(issuer))
+        .sort_values(["_i", *SORT_KEYS[t][1:]], kind="stable", na_position="last")
+        .drop(columns="_i")
+        .reset_index(drop=True)
+        for t, f in frames.items()
+    }
+
+
 @pytest.mark.fake_edgar
 def test_columnar_reader_equals_the_per_filing_derivation_on_every_served_quarter(fake_edgar, monkeypatch):
     """Guards against the fast reader drifting from the one derivation (a date, value, flag, 10b5-1 status, price
     range or unverified mark that differs from derive_filing's) on real corpus quarters, with and without the
-    checkbox column; and against it sending every filing through derive_filing (no speed-up) or none."""
+    checkbox column; against it sending every filing through derive_filing (no speed-up) or none; and against the
+    holdings chain check drifting (167 of the corpus's filings have a row flagged holdings_mismatch)."""
     calls = []
     real = derive.derive_filing
     monkeypatch.setattr(derive, "derive_filing", lambda *a: calls.append(1) or real(*a))
-    checked = 0
+    checked = referred = mismatched = 0
     for quarter in _quarters(fake_edgar):
         data = _zip(fake_edgar, quarter)
         try:
@@ -58,10 +73,12 @@ def test_columnar_reader_equals_the_per_filing_derivation_on_every_served_quarte
         got = _assert_same(
             data, quarter, before=lambda w: calls.clear()
         )  # calls: those of the last read, in here
-        if got.filings > 1000:
-            assert 0 < len(calls) < got.filings / 3, (quarter, len(calls), got.filings)
+        assert len(calls) < max(got.filings / 3, 10), (quarter, len(calls), got.filings)
+        tx = got.frames["transactions"]
+        mismatched += tx.loc[tx["flags"].str.contains("holdings_mismatch", na=False), "accession"].nunique()
         checked += got.filings
-    assert checked > 15000
+        referred += len(calls)
+    assert checked > 15000 and referred > 0 and mismatched > 150
 
 
 _SUB = (
@@ -80,9 +97,9 @@ def _odd_quarter(backwards: bool = False) -> bytes:
     sub = [
         _SUB,
         "0000000001-23-000001\t05-MAY-2023\t03-MAY-2023\t\t\t0\t\t\t4\t0000000042\tWiley\twly\t\t1",
-        "0000000001-23-000002\t\t03-MAY-2023\t\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\tSold under a 10b5-1 plan\t",
-        "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4\t0000000042\tWiley\tWLY\t\ttrue",
-        "0000000001-23-000004\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4/A\t0000000042\tWiley\tWLY\t\t",
+        "0000000001-23-000002\t\t03-MAY-2023\t\t\t0\t\t\t4/A\t0000000043\tWiley\tWLY\tSold under a 10b5-1 plan\t",
+        "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4\t0000000044\tWiley\tWLY\t\ttrue",
+        "0000000001-23-000004\t05-MAY-2023\t03-MAY-2023\t01-JAN-9999\t\t0\t\t\t4/A\t0000000045\tWiley\tWLY\t\t",
     ]
     z = zipfile.ZipFile(io.BytesIO(_tiny_zip(sub)))
     members = {n: z.read(n).decode() for n in z.namelist()}
@@ -193,12 +210,10 @@ def test_rows_out_of_filing_order_are_shared_out_to_the_right_filings():
     """Guards against the shares of filings handed to forked processes taking rows by position: when a table does
     not list its rows in SUBMISSION's order, each row must still reach its own filing, in SK order."""
     got = _assert_same(_odd_quarter(backwards=True), "backwards", workers=(2, 3, 1))
-    # FOOTNOTES has no row key: a filing's footnotes keep their listed (here reversed) order, each id at its first place
-    assert got.rows["transactions"] == 9 and got.frames["footnotes"]["footnote_id"].tolist()[:3] == [
-        "F4",
-        "F1",
-        "F2",
-    ]
+    # each filing's footnotes by id, F1 with the text listed last (first in the reversed table)
+    notes = got.frames["footnotes"]
+    assert got.rows["transactions"] == 9 and notes["footnote_id"].tolist()[:3] == ["F1", "F2", "F4"]
+    assert notes["text"].iloc[0] == "Grant of restricted stock."
 
 
 @pytest.mark.fake_edgar
@@ -276,7 +291,7 @@ def test_a_cik_too_long_to_be_one_is_null_and_the_quarter_still_loads():
         "0000000001-23-000003\t05-MAY-2023\t03-MAY-2023\t4\t0000000042\tWiley\tWLY",
     ]
     got = _assert_same(_tiny_zip(sub), "t")
-    filings = got.frames["filings"].set_index("accession")
+    filings = got.frames["filings"].set_index("accession").sort_index()
     assert filings["issuer_cik"].tolist() == [42, pd.NA, 42]
     assert got.rows["transactions"] == 3 and filings["filing_url"].notna().tolist() == [True, False, True]
 
@@ -327,6 +342,56 @@ def test_submission_rows_without_a_usable_accession_are_named_and_left_out(odd, 
     ]
     want = [f"SUBMISSION row without a usable accession number: {problem}", *stray] if problem else []
     assert got.problems == want
-    accessions = ["0000000001-23-000001", *([kept] if kept else []), "0000000001-23-000003"]
+    # in the store's order: one issuer, so by filing date (-000002 was filed a day later)
+    accessions = ["0000000001-23-000001", "0000000001-23-000003", *([kept] if kept else [])]
     assert got.frames["filings"]["accession"].tolist() == accessions
-    assert got.frames["filings"]["form"].tolist() == ["4", *(["4/A"] if kept else []), "4"]
+    assert got.frames["filings"]["form"].tolist() == ["4", "4", *(["4/A"] if kept else [])]
+
+
+def test_holdings_chain_order_is_chosen_per_table_as_derive_does():
+    """Guards against the columnar holdings chain check choosing between listed and transaction-date order for a
+    whole filing instead of for each of its tables: here the non-derivative chain reconciles only by date (0
+    breaks vs 1) while the derivative chain breaks less as listed (1 vs 2), so only the derivative row breaking
+    as listed is flagged; derive._flag_holdings_chain on the same rows agrees."""
+    import datetime as dt
+
+    from loaders.datasets_columnar import _holdings_mismatch
+
+    days = ["2023-05-02", "2023-05-01", "2023-05-03", "2023-05-01", "2023-05-02"]
+    table = ["nonDerivative"] * 2 + ["derivative"] * 3
+    conv = [None, None, 10.0, 10.0, 10.0]
+    expiry = [None, None, "2030-01-01", "2030-01-01", "2030-01-01"]
+    titles = ["Common Stock"] * 2 + ["Stock Option"] * 3
+    signed = [-100.0, -100.0, 100.0, 100.0, 100.0]
+    owned = [900.0, 1000.0, 500.0, 600.0, 800.0]
+    got = _holdings_mismatch(
+        np.zeros(5, dtype=np.int64),
+        np.array(table, dtype=object),
+        {
+            "direct_indirect": np.array(["D"] * 5, dtype=object),
+            "conversion_price": np.array([np.nan if c is None else c for c in conv]),
+            "expiration_date": np.array([e or "NaT" for e in expiry], dtype="datetime64[ns]"),
+        },
+        np.array(titles, dtype=object),
+        np.array(owned),
+        np.array(signed),
+        np.array(days, dtype="datetime64[D]"),
+    )
+    rows = [
+        {
+            "table": table[i],
+            "direct_indirect": "D",
+            "conversion_price": conv[i],
+            "expiration_date": dt.date.fromisoformat(expiry[i]) if expiry[i] else None,
+            "security_title": titles[i],
+            "owned_after": owned[i],
+            "signed_shares": signed[i],
+            "transaction_date": dt.date.fromisoformat(days[i]),
+            "flags": None,
+        }
+        for i in range(5)
+    ]
+    for name in ("nonDerivative", "derivative"):
+        derive._flag_holdings_chain([r for r in rows if r["table"] == name])
+    flagged = [r["flags"] == "holdings_mismatch" for r in rows]
+    assert got.tolist() == flagged == [False, False, False, False, True]
