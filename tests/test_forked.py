@@ -175,3 +175,26 @@ def test_a_stale_file_that_cannot_be_removed_does_not_stop_the_job(tmp_path, mon
     monkeypatch.setattr(Path, "unlink", unlink)
     got = forked.shares(_work, [(0, 1, "", os.getpid()), (1, 2, "", os.getpid())], where=tmp_path)
     assert got["rows"].column("i").to_pylist() == [0, 1] and stale.exists()
+
+
+def _frozen(lo: int, hi: int) -> dict[str, pa.Table]:
+    """How many objects are out of garbage collection where the share runs."""
+    import gc
+
+    return {"frozen": pa.table({"n": pa.array([gc.get_freeze_count()] * (hi - lo), pa.int64())})}
+
+
+def test_objects_are_out_of_garbage_collection_only_while_the_shares_run(tmp_path):
+    """Guards against collections during the shares walking (and so copying) every page shared with the children
+    (the objects made before the fork are frozen there), and against those objects staying frozen (their cycles
+    never freed) after the shares or after an error in this process's share."""
+    import gc
+
+    before = gc.get_freeze_count()
+    got = forked.shares(_frozen, [(0, 2), (2, 4)], where=tmp_path)["frozen"].column("n").to_pylist()
+    assert len(got) == 4 and min(got) > before + 1000
+    forked.shares(_work, [(0, 4, "", os.getpid()), (4, 8, "", os.getpid())], where=tmp_path)
+    assert gc.get_freeze_count() == before
+    with pytest.raises(RuntimeError, match="the parent's error"):
+        forked.shares(_work, [(0, 4, "parent-fails", os.getpid()), (4, 8, "", os.getpid())], where=tmp_path)
+    assert gc.get_freeze_count() == before
