@@ -407,7 +407,10 @@ class Store:
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
         pool = ThreadPoolExecutor(max_workers=2)
-        futures = [pool.submit(self._stage, *part) for part in parts]
+        # the largest table first: it runs the whole time on one thread while the other writes the rest
+        first = sorted(range(len(parts)), key=lambda i: -_size(parts[i][3]))
+        submitted = {i: pool.submit(self._stage, *parts[i]) for i in first}
+        futures = [submitted[i] for i in range(len(parts))]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
@@ -897,6 +900,13 @@ class Store:
         for table in TABLES:
             for p in legacy[table]:
                 p.unlink(missing_ok=True)
+
+
+def _size(frame: pd.DataFrame | pa.Table) -> int:
+    """Bytes a table holds in memory (a frame's text counted by reference)."""
+    if isinstance(frame, pa.Table):
+        return frame.nbytes
+    return int(frame.memory_usage(index=False).sum())
 
 
 def _accession_column(filings: pd.DataFrame | pa.Table) -> list[str] | pa.ChunkedArray:
