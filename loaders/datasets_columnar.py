@@ -246,7 +246,13 @@ def read_quarter(data: bytes, name: str = "data set", workers: int | None = None
         children[t] = table.append_column("_f", f)
     workers = _workers(len(accs)) if workers is None else max(1, min(workers, len(accs)))
     if workers > 1:
-        out = forked.shares(_read_part, _shares(sub, accs, children, missing, _cuts(issuer, workers)))
+        # a filing's work grows with its rows: each counts as one more row
+        work = np.ones(len(accs), dtype=np.int64)
+        for table in children.values():
+            if table.num_rows:
+                work += np.bincount(table.column("_f").to_numpy(), minlength=len(accs))
+        cuts = _cuts(issuer, work, workers)
+        out = forked.shares(_read_part, _shares(sub, accs, children, missing, cuts))
     else:
         out = _read_part(sub, accs, children, missing)
     rows = {t: f.num_rows for t, f in out.items()}
@@ -291,16 +297,19 @@ def _submissions(sub: pa.Table) -> tuple[pa.Table, pa.Array, list[str]]:
 HERE_LARGER = 0.1
 
 
-def _cuts(issuer: pa.Array, workers: int) -> np.ndarray:
-    """Where shares of the filings (in store order) begin and end: the first (done in this process) HERE_LARGER
-    larger than the others, each cut moved on to where the next issuer begins, so that no issuer is split (a
-    filings table sorts by date within its issuer); fewer shares when an issuer spans a cut's whole share."""
+def _cuts(issuer: pa.Array, work: np.ndarray, workers: int) -> np.ndarray:
+    """Where shares of the filings (in store order) begin and end: shares of about equal work (each filing's in
+    `work`), the first (done in this process) HERE_LARGER larger than the others, each cut moved on to where the
+    next issuer begins, so that no issuer is split (a filings table sorts by date within its issuer); fewer shares
+    when an issuer spans a cut's whole share."""
     ids = pc.fill_null(issuer, -1).to_numpy(zero_copy_only=False)
     n = len(ids)
     # where each issuer begins, then n
     starts = np.append(np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]), n)
-    weight = np.cumsum([0.0, 1.0 + HERE_LARGER, *[1.0] * (workers - 1)])
-    cuts = starts[np.searchsorted(starts, np.round(n * weight / weight[-1]).astype(int))]
+    share = np.cumsum([0.0, 1.0 + HERE_LARGER, *[1.0] * (workers - 1)])
+    done = np.cumsum(work)  # the work of the filings up to and with each
+    wanted = np.searchsorted(done, done[-1] * share[1:-1] / share[-1]) if n else np.zeros(0, dtype=int)
+    cuts = starts[np.searchsorted(starts, np.concatenate([[0], wanted, [n]]))]
     return np.unique(cuts)
 
 
