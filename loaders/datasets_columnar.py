@@ -519,31 +519,35 @@ def _rows(
     f = rows.column("_f").to_numpy()
     seq = _cumcount(f)
     acc = accs.to_numpy(dtype=object)[f]
-    out = pd.DataFrame(
-        {
-            "row_id": [f"{a}:{table}:{kind}{s}" for a, s in zip(acc, seq, strict=True)],
-            "accession": acc,
-            "table": table,
-            "seq": seq,
-            "issuer_cik": filings["issuer_cik"].to_numpy(dtype=object)[f],
-            "issuer_name": filings["issuer_name"].to_numpy(dtype=object)[f],
-            "ticker": filings["ticker"].to_numpy(dtype=object)[f],
-        }
+    # "{accession}:{table}:{kind}{seq}", joined in Arrow
+    row_id = pc.binary_join_element_wise(
+        pa.array(acc, pa.string()), f":{table}:{kind}", pc.cast(pa.array(seq), pa.string()), ""
     )
+    out: dict[str, Any] = {
+        "row_id": row_id.to_numpy(zero_copy_only=False),
+        "accession": acc,
+        "table": np.full(len(f), table, dtype=object),
+        "seq": seq,
+        "issuer_cik": filings["issuer_cik"].to_numpy(dtype=object)[f],
+        "issuer_name": filings["issuer_name"].to_numpy(dtype=object)[f],
+        "ticker": filings["ticker"].to_numpy(dtype=object)[f],
+    }
     for col in first.columns:
         out[col] = first[col].to_numpy(dtype=object)[f]
     fn_cols = [c for c in rows.column_names if c.endswith("_FN")]
     out["footnote_ids"] = _footnote_ids(rows, fn_cols)
-    out["superseded_by"] = None
+    out["superseded_by"] = np.full(len(f), None, dtype=object)
     for col, key in colmap.items():
         out[key] = _stripped(_col(rows, col)).to_numpy(dtype=object)
-    if "code" in out.columns:
-        out["code"] = _mapped(out["code"], lambda c: c.upper() if c else c)
+    if "code" in out:
+        codes = pd.Series(out["code"], dtype=object)
+        out["code"] = _mapped(codes, lambda c: c.upper() if c else c).to_numpy()
     also = np.where(no_checkbox[f], 1, 0) if kind == "T" else np.zeros(len(f), dtype=int)
     out["unverified"] = _unverified(rows, colmap, f, also, no_notes)
     out["_f"] = f
-    out["_t"] = 0 if table == "nonDerivative" else 1
-    return out
+    out["_t"] = np.full(len(f), 0 if table == "nonDerivative" else 1)
+    # one frame made at once (a column set at a time costs pandas a copy of its blocks now and then)
+    return pd.DataFrame(out)
 
 
 def _footnote_ids(rows: pa.Table, fn_cols: list[str]) -> np.ndarray:
