@@ -49,7 +49,7 @@ from loaders.datasets import (
     sec_date,
 )
 from loaders.notes import price_ranges, tenb51
-from loaders.schema import SORT_KEYS, arrow_schema, conform, empty, to_arrow
+from loaders.schema import SCHEMAS, SORT_KEYS, empty, to_arrow
 
 _ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
 _OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
@@ -915,8 +915,8 @@ _FLAG_SETS = np.array(
 
 
 def _merge(simple: dict, n: int, derived: tuple, name: str, by: list[str] | None = None) -> pa.Table:
-    """The n simple rows as an Arrow table, with the per-filing derivation's rows (derived = (conformed frame,
-    positions)) in their places; by: sorted by these columns (nulls last, stable), as the simple rows hold them (a
+    """The n simple rows as an Arrow table, with the per-filing derivation's rows (derived = (table, positions)) in
+    their places; by: sorted by these columns (nulls last, stable), as the simple rows hold them (a
     complex row has the keys of the simple row in its place), in the same take."""
     done, where = derived
     table = to_arrow(simple, name, n)
@@ -927,8 +927,7 @@ def _merge(simple: dict, n: int, derived: tuple, name: str, by: list[str] | None
         return table if (order == np.arange(n)).all() else table.take(order)
     at = np.arange(n)
     at[where] = n + np.arange(len(where))
-    redone = pa.Table.from_pandas(done, schema=arrow_schema(name), preserve_index=False)
-    return pa.concat_tables([table, redone]).take(at[order])
+    return pa.concat_tables([table, done]).take(at[order])
 
 
 def _sorted(table: pa.Table, keys: pa.Table) -> pa.Table:
@@ -1135,8 +1134,8 @@ _FILING_KEYS = (
 
 
 def _reference(fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: pd.DataFrame, complex_f):
-    """derive_filing on the raw facts of the complex filings: {"filings": frame, "transactions": (frame, positions),
-    "holdings": (frame, positions)}, each conformed."""
+    """derive_filing on the raw facts of the complex filings: {"filings": table, "transactions": (table, positions),
+    "holdings": (table, positions)}, each an Arrow table of conform()'s values (schema.to_arrow)."""
     tsel = np.flatnonzero(complex_f[tx["_f"].to_numpy()]) if len(tx) else np.zeros(0, dtype=np.int64)
     hsel = np.flatnonzero(complex_f[hold["_f"].to_numpy()]) if len(hold) else np.zeros(0, dtype=np.int64)
     t_by = _records(tx, tsel, _RAW_TX)
@@ -1158,10 +1157,15 @@ def _reference(fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: p
         t_out += rows_t
         h_out += rows_h
     return {
-        "filings": conform(base, "filings") if base else empty("filings"),
-        "transactions": (conform(t_out, "transactions") if t_out else empty("transactions"), tsel),
-        "holdings": (conform(h_out, "holdings") if h_out else empty("holdings"), hsel),
+        "filings": _records_table(base, "filings"),
+        "transactions": (_records_table(t_out, "transactions"), tsel),
+        "holdings": (_records_table(h_out, "holdings"), hsel),
     }
+
+
+def _records_table(records: list[dict], name: str) -> pa.Table:
+    """Row dicts as the store table `name` (a key the schema lacks is left out, a column no dict has is null)."""
+    return to_arrow({c: [r.get(c) for r in records] for c in SCHEMAS[name]}, name, len(records))
 
 
 def _plain(recs: list[dict]) -> list[dict]:
