@@ -193,11 +193,14 @@ def _sk_keys(text: pa.Array) -> np.ndarray:
 
 
 def _as_datetime(values: list) -> np.ndarray:
-    """dates / None -> datetime64[ns] (NaT for None), converted once per distinct date."""
-    if not any(v is not None for v in values):
-        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
-    codes, uniq = _distinct(pd.Series(list(values), dtype=object))
-    return pd.to_datetime(pd.Series(uniq, dtype=object), errors="coerce").to_numpy("datetime64[ns]")[codes]
+    """dates / None -> datetime64[ns] (NaT for None), converted once per distinct date (most values are None)."""
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    at = [i for i, v in enumerate(values) if v is not None]
+    if at:
+        codes, uniq = _distinct(pd.Series([values[i] for i in at], dtype=object))
+        days = pd.to_datetime(pd.Series(uniq, dtype=object), errors="coerce").to_numpy("datetime64[ns]")
+        out[at] = days[codes]
+    return out
 
 
 def _as_days(s: pd.Series) -> np.ndarray:
