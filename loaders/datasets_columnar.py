@@ -365,13 +365,13 @@ def _read_part(
     return _derive(filings, owners, tx, hold, notes, has_checkbox)
 
 
-def _stack(*parts: pd.DataFrame) -> pd.DataFrame:
-    """The row tables' parts as one frame in filing, table, SK order; a column only some parts have (derivative
-    terms) holds None elsewhere."""
-    parts = tuple(p for p in parts if len(p)) or parts[:1]
-    cols = dict.fromkeys(c for p in parts for c in p.columns)
+def _stack(*parts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The row tables' parts (_rows: columns of equal length) as one frame in filing, table, SK order; a column only
+    some parts have (derivative terms) holds None elsewhere."""
+    parts = tuple(p for p in parts if len(p["_f"])) or parts[:1]
+    cols = dict.fromkeys(c for p in parts for c in p)
     arrays = {
-        c: np.concatenate([p[c].to_numpy() if c in p else np.full(len(p), None, dtype=object) for p in parts])
+        c: np.concatenate([p[c] if c in p else np.full(len(p["_f"]), None, dtype=object) for p in parts])
         for c in cols
     }
     order = np.lexsort((arrays["seq"], arrays["_t"], arrays["_f"]))
@@ -514,11 +514,13 @@ def _rows(
     first: pd.DataFrame,
     no_checkbox: np.ndarray,
     no_notes: bool,
-) -> pd.DataFrame:
-    """One row table's raw facts (datasets._filing's row dicts), with _f (filing), _t (table order) and seq."""
+) -> dict[str, np.ndarray]:
+    """One row table's raw facts (datasets._filing's row dicts) as columns, with _f (filing), _t (table order) and
+    seq."""
     target, kind, table, colmap = ROW_TABLES[file]
     if not rows.num_rows:
-        return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "_t": [], "seq": []})
+        empty_ = np.zeros(0, dtype=object)
+        return {"_f": np.zeros(0, dtype=np.int64), "_t": empty_, "seq": empty_}
     f = rows.column("_f").to_numpy()
     seq = _cumcount(f)
     acc = accs.to_numpy(dtype=object)[f]
@@ -549,8 +551,7 @@ def _rows(
     out["unverified"] = _unverified(rows, colmap, f, also, no_notes)
     out["_f"] = f
     out["_t"] = np.full(len(f), 0 if table == "nonDerivative" else 1)
-    # one frame made at once (a column set at a time costs pandas a copy of its blocks now and then)
-    return pd.DataFrame(out)
+    return out
 
 
 def _footnote_ids(rows: pa.Table, fn_cols: list[str]) -> np.ndarray:
