@@ -49,7 +49,7 @@ from loaders.datasets import (
     sec_date,
 )
 from loaders.notes import price_ranges, tenb51
-from loaders.schema import SCHEMAS, SORT_KEYS, empty, to_arrow
+from loaders.schema import SCHEMAS, SORT_KEYS, arrow_column, empty, to_arrow
 
 _ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
 _OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
@@ -362,7 +362,7 @@ def _read_part(
     }
     tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
     hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
-    return _derive(filings, owners, tx, hold, notes, has_checkbox)
+    return _derive(filings, owners, first, tx, hold, notes, has_checkbox)
 
 
 def _stack(*parts: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -663,12 +663,26 @@ def _letters(s: pd.Series) -> np.ndarray:
 def _derive(
     filings: pd.DataFrame,
     owners: pd.DataFrame,
+    first: pd.DataFrame,
     tx: pd.DataFrame,
     hold: pd.DataFrame,
     notes: pd.DataFrame,
     has_checkbox: bool,
 ) -> dict[str, pa.Table]:
     n = len(filings)
+    # the columns every row takes from its filing (_rows): made Arrow once per filing, then taken to the rows
+    own = {c: filings[c].to_numpy(dtype=object) for c in ("accession", "issuer_cik", "issuer_name", "ticker")}
+    own.update({c: first[c].to_numpy(dtype=object) for c in first.columns})
+
+    made: dict[tuple[str, str], pa.Array] = {}
+
+    def by_filing(name: str, f: np.ndarray) -> dict[str, pa.Array]:
+        at = pa.array(f)
+        for c, v in own.items():
+            if (c, SCHEMAS[name][c]) not in made:
+                made[c, SCHEMAS[name][c]] = arrow_column(v, SCHEMAS[name][c], n)
+        return {c: made[c, SCHEMAS[name][c]].take(at) for c in own}
+
     # -- which filings need the per-filing derivation
     complex_f = np.zeros(n, dtype=bool)
     # filings whose footnotes or remarks speak of a 10b5-1 plan: their plan columns come from derive's own rules,
@@ -807,6 +821,7 @@ def _derive(
                 "tenb51_note": [p[2] for p in plan],
                 "plan_adoption_date": _as_datetime([p[4] for p in plan]),
                 "plan_adopted_before": _as_datetime([p[5] for p in plan]),
+                **by_filing("transactions", tf),
             }
         )
     else:
@@ -825,6 +840,7 @@ def _derive(
                 "shares_owned": owned_h,
                 "value_owned": _numbers(h["value_owned"]),
                 "flags": None,
+                **by_filing("holdings", hf),
             }
         )
     else:

@@ -304,32 +304,34 @@ def to_arrow(columns: dict, name: str, n: int) -> pa.Table:
     column is null) as an Arrow table with the values conform() gives: NaN and None are null, numbers and dates
     that do not convert are null. Arrays already of the column's kind convert without a pass through pandas; a date
     outside datetime64[ns]'s range is null. Arrow arrays are taken as they are (cast to the column's type)."""
-    arrays = []
-    for col, dtype in SCHEMAS[name].items():
-        kind = _ARROW[dtype]
-        values: Any = columns.get(col)
-        if isinstance(values, pa.Array | pa.ChunkedArray):
-            arrays.append(values if values.type == kind else values.cast(kind))
-            continue
-        if col not in columns or np.ndim(values) == 0:  # missing, or one value for every row
-            values = np.full(n, values, dtype=object)
-        try:
-            dt = getattr(values, "dtype", None)
-            if isinstance(dt, np.dtype) and dt.kind not in _FAST_KINDS[dtype]:
-                raise TypeError("another kind: conform decides")
-            if dt is None and dtype in (D, I):
-                raise TypeError("a list: conform decides")
-            if dtype == D and dt != np.dtype("datetime64[ns]"):
-                days = values.astype("datetime64[D]")
-                values = np.where((days < _NS_FIRST) | (days > _NS_LAST), np.datetime64("NaT"), values)
-                values = values.astype("datetime64[ns]")
-            if dtype in (D, I) and dt == np.dtype("O"):
-                raise TypeError("objects: conform decides")
-            arrays.append(pa.array(values, kind, from_pandas=True))
-        except (pa.ArrowException, TypeError, ValueError, OverflowError):
-            conformed = _conform_column(pd.Series(values, dtype=object), dtype)
-            arrays.append(pa.Array.from_pandas(conformed, type=kind))
+    arrays = [arrow_column(columns.get(col), dtype, n) for col, dtype in SCHEMAS[name].items()]
     return pa.Table.from_arrays(arrays, schema=arrow_schema(name))
+
+
+def arrow_column(values: Any, dtype: str, n: int) -> pa.Array | pa.ChunkedArray:
+    """One column of to_arrow: `values` (an array, a list of n values, or one value for every row; None: a null
+    column) as an Arrow array of the schema dtype `dtype`, with conform()'s values."""
+    kind = _ARROW[dtype]
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values if values.type == kind else values.cast(kind)
+    if values is None or np.ndim(values) == 0:  # missing, or one value for every row
+        values = np.full(n, values, dtype=object)
+    try:
+        dt = getattr(values, "dtype", None)
+        if isinstance(dt, np.dtype) and dt.kind not in _FAST_KINDS[dtype]:
+            raise TypeError("another kind: conform decides")
+        if dt is None and dtype in (D, I):
+            raise TypeError("a list: conform decides")
+        if dtype == D and dt != np.dtype("datetime64[ns]"):
+            days = values.astype("datetime64[D]")
+            values = np.where((days < _NS_FIRST) | (days > _NS_LAST), np.datetime64("NaT"), values)
+            values = values.astype("datetime64[ns]")
+        if dtype in (D, I) and dt == np.dtype("O"):
+            raise TypeError("objects: conform decides")
+        return pa.array(values, kind, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        conformed = _conform_column(pd.Series(values, dtype=object), dtype)
+        return pa.Array.from_pandas(conformed, type=kind)
 
 
 def check(frame: pd.DataFrame, name: str) -> None:
