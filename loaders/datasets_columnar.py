@@ -500,6 +500,9 @@ def _notes(rows: pa.Table, accs: pd.Series) -> pd.DataFrame:
     text = _mapped(_col(rows, "FOOTNOTE_TXT"), lambda v: " ".join((v or "").split()))
     frame = pd.DataFrame({"_f": rows.column("_f").to_numpy(), "footnote_id": fid, "text": text})
     frame = frame[frame["footnote_id"] != ""]
+    twice = frame.duplicated(["_f", "footnote_id"])
+    if not twice.any():  # the usual case: no filing repeats an id
+        return frame.sort_values("_f", kind="stable").reset_index(drop=True)
     last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])["text"]
     first = frame.drop_duplicates(["_f", "footnote_id"], keep="first")
     first = first.assign(text=last.reindex(pd.MultiIndex.from_frame(first[["_f", "footnote_id"]])).to_numpy())
@@ -989,10 +992,12 @@ def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
     row_ids = t["row_id"].to_numpy(dtype=object)
     # the rows with footnotes in filings with a range in a footnote
     sel = np.flatnonzero(np.isin(tf, [f for f, _ in by_note]) & pd.notna(ids_all))
-    pointing: dict[tuple[int, str], list[str]] = {}  # transaction rows pointing at each footnote, in order
+    # the transaction rows pointing at each footnote with more than one range, in order ("respectively")
+    several = {key for key, (rs, _) in by_note.items() if len(rs) > 1}
+    pointing: dict[tuple[int, str], list[str]] = {}
     for fi, ids, rid in zip(tf[sel].tolist(), ids_all[sel].tolist(), row_ids[sel].tolist(), strict=True):
         for k in ids.split(","):
-            if k:
+            if (fi, k) in several:
                 pointing.setdefault((fi, k), []).append(rid)
     tol = derive.RANGE_TOLERANCE
     for j in sel[[bool(ids) for ids in ids_all[sel]]]:
