@@ -501,8 +501,8 @@ def _notes(rows: pa.Table, accs: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({"_f": rows.column("_f").to_numpy(), "footnote_id": fid, "text": text})
     frame = frame[frame["footnote_id"] != ""]
     twice = frame.duplicated(["_f", "footnote_id"])
-    if not twice.any():  # the usual case: no filing repeats an id
-        return frame.sort_values("_f", kind="stable").reset_index(drop=True)
+    if not twice.any():  # the usual case: no filing repeats an id (rows come by filing: _rows_in)
+        return frame.reset_index(drop=True)
     last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])["text"]
     first = frame.drop_duplicates(["_f", "footnote_id"], keep="first")
     first = first.assign(text=last.reindex(pd.MultiIndex.from_frame(first[["_f", "footnote_id"]])).to_numpy())
