@@ -350,7 +350,7 @@ def _read_part(
 
     filings = _filings(sub, accs, has_checkbox, rows_of("OWNER_SIGNATURE"))
     owners = _owners(rows_of("REPORTINGOWNER"), accs)
-    notes = _notes(rows_of("FOOTNOTES"), accs)
+    notes, texts = _notes(rows_of("FOOTNOTES"), accs)
     first = _first_owner(owners, len(accs))
     no_checkbox = np.array(
         [not has_checkbox and d is not None and d >= CHECKBOX_SINCE for d in filings["filing_date"]],
@@ -362,7 +362,7 @@ def _read_part(
     }
     tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
     hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
-    return _derive(filings, owners, first, tx, hold, notes, has_checkbox)
+    return _derive(filings, owners, first, tx, hold, notes, texts, has_checkbox)
 
 
 def _stack(*parts: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -491,22 +491,40 @@ def _first_owner(owners: pd.DataFrame, n: int) -> pd.DataFrame:
     return first.reset_index(drop=True)
 
 
-def _notes(rows: pa.Table, accs: pd.Series) -> pd.DataFrame:
+def _notes(rows: pa.Table, accs: pd.Series) -> tuple[pd.DataFrame, list[str]]:
     """The footnotes as datasets._filing's dict: per filing, id -> whitespace-normalised text (a repeated id keeps
-    its first place and its last text), filing order."""
+    its first place and its last text), filing order; and the distinct texts, which each row's `_tc` indexes (so
+    that a rule on the text runs once per distinct text, _per_text)."""
     if not rows.num_rows:
-        return pd.DataFrame({"_f": pd.Series([], dtype=np.int64), "footnote_id": [], "text": []})
+        no = pd.Series([], dtype=np.int64)
+        return pd.DataFrame({"_f": no, "footnote_id": [], "text": [], "_tc": no}), []
     fid = _mapped(_col(rows, "FOOTNOTE_ID"), lambda v: (v or "").strip())
-    text = _mapped(_col(rows, "FOOTNOTE_TXT"), lambda v: " ".join((v or "").split()))
-    frame = pd.DataFrame({"_f": rows.column("_f").to_numpy(), "footnote_id": fid, "text": text})
+    codes, raw = _distinct(_col(rows, "FOOTNOTE_TXT"))
+    texts = [" ".join((v or "").split()) for v in raw]
+    frame = pd.DataFrame(
+        {
+            "_f": rows.column("_f").to_numpy(),
+            "footnote_id": fid,
+            "text": np.array(texts, dtype=object)[codes],
+            "_tc": codes,
+        }
+    )
     frame = frame[frame["footnote_id"] != ""]
     twice = frame.duplicated(["_f", "footnote_id"])
     if not twice.any():  # the usual case: no filing repeats an id (rows come by filing: _rows_in)
-        return frame.reset_index(drop=True)
-    last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])["text"]
+        return frame.reset_index(drop=True), texts
+    last = frame.drop_duplicates(["_f", "footnote_id"], keep="last").set_index(["_f", "footnote_id"])
     first = frame.drop_duplicates(["_f", "footnote_id"], keep="first")
-    first = first.assign(text=last.reindex(pd.MultiIndex.from_frame(first[["_f", "footnote_id"]])).to_numpy())
-    return first.sort_values("_f", kind="stable").reset_index(drop=True)
+    at = pd.MultiIndex.from_frame(first[["_f", "footnote_id"]])
+    first = first.assign(text=last["text"].reindex(at).to_numpy(), _tc=last["_tc"].reindex(at).to_numpy())
+    return first.sort_values("_f", kind="stable").reset_index(drop=True), texts
+
+
+def _per_text(notes: pd.DataFrame, texts: list[str], fn) -> pd.Series:
+    """fn of each footnote's text (same index as notes), run once per distinct text."""
+    out = np.empty(len(texts), dtype=object)
+    out[:] = [fn(v) for v in texts]
+    return pd.Series(out[notes["_tc"].to_numpy()], index=notes.index, dtype=object)
 
 
 def _rows(
@@ -670,6 +688,7 @@ def _derive(
     tx: pd.DataFrame,
     hold: pd.DataFrame,
     notes: pd.DataFrame,
+    texts: list[str],
     has_checkbox: bool,
 ) -> dict[str, pa.Table]:
     n = len(filings)
@@ -690,7 +709,7 @@ def _derive(
     complex_f = np.zeros(n, dtype=bool)
     # filings whose footnotes or remarks speak of a 10b5-1 plan: their plan columns come from derive's own rules,
     # row by row (_text_plans); everything else about them is derived column by column
-    hits = _mapped(notes["text"], _text_matters) if len(notes) else pd.Series([], dtype=bool)
+    hits = _per_text(notes, texts, _text_matters)
     text_f = np.zeros(n, dtype=bool)
     text_f[notes["_f"].to_numpy()[hits.to_numpy(dtype=bool)]] = True
     text_f |= _mapped(filings["remarks"], _text_matters).to_numpy(dtype=bool)
@@ -705,7 +724,9 @@ def _derive(
     complex_f |= np.isnat(fdate)  # filing date falls back
     form = filings["form"].to_numpy(dtype=object)
     box = filings["aff10b5one"].to_numpy(dtype=object)
-    texts_of = _NoteTexts(notes)
+    # each footnote's text in Arrow, from its distinct texts
+    note_text = pa.array(texts, pa.string()).take(pa.array(notes["_tc"].to_numpy(), pa.int64()))
+    texts_of = _NoteTexts(notes, note_text)
 
     def common(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """What holdings and transactions share (derive._Filing._common), plus far dates (-> complex)."""
@@ -773,7 +794,7 @@ def _derive(
         is_late[~can] = pd.NA
         is_late[timeliness == "L"] = True
         after = ~np.isnat(fdate[tf]) & (tdate > fdate[tf])
-        low, high, outside = _price_ranges(t, notes, price)
+        low, high, outside = _price_ranges(t, notes, texts, price)
         # 10b5-1 from the checkbox alone where no text of the filing says anything about a plan
         plans = {}
         for key in set(zip(code, box[tf], strict=True)):
@@ -869,7 +890,7 @@ def _derive(
     foot = {
         "accession": filings["accession"].to_numpy(dtype=object)[notes["_f"].to_numpy()],
         "footnote_id": notes["footnote_id"].to_numpy(dtype=object),
-        "text": notes["text"].to_numpy(dtype=object),
+        "text": note_text,
     }
     # each table in the store's order (SORT_KEYS): the filings are by issuer, then accession number (read_quarter),
     # so a filing's position stands for both; owners are by filing and position already
@@ -890,10 +911,10 @@ class _NoteTexts:
     """derive's footnotes text of each row, in Arrow: "F1: text\nF3: text", the row's footnote ids (comma-joined,
     in its order) that have a text (not empty) among its filing's footnotes; null when none has."""
 
-    def __init__(self, notes: pd.DataFrame) -> None:
+    def __init__(self, notes: pd.DataFrame, text: pa.Array) -> None:
         self.f = notes["_f"].to_numpy(dtype=np.int64)
         self.ids = pa.array(notes["footnote_id"].to_numpy(dtype=object), pa.string())
-        self.text = pa.array(notes["text"].to_numpy(dtype=object), pa.string())
+        self.text = text
 
     def __call__(self, f: np.ndarray, row_ids: np.ndarray) -> pa.Array:
         n = len(f)
@@ -971,13 +992,13 @@ def _ranges(text: str | None) -> tuple:
     return price_ranges(text)
 
 
-def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, price: np.ndarray):
+def _price_ranges(t: pd.DataFrame, notes: pd.DataFrame, texts: list[str], price: np.ndarray):
     """derive._Filing._range per transaction row: (price_low, price_high, price_outside_range)."""
     n = len(t)
     low, high, outside = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
     if not len(notes):
         return low, high, outside
-    ranges = _mapped(notes["text"], _ranges)
+    ranges = _per_text(notes, texts, _ranges)
     has = ranges.map(bool).to_numpy(dtype=bool)
     if not has.any():
         return low, high, outside
