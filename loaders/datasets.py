@@ -278,7 +278,8 @@ def _group(header: list[str], rows: list[list[str]]) -> dict[str, list[dict]]:
 
 def read_quarter(data: bytes, name: str = "data set") -> Quarter:
     """Every filing of one quarter's zip as store frames (filings, owners, transactions, holdings, footnotes), read
-    column by column (loaders.datasets_columnar); equal to read_quarter_rows, many times faster."""
+    column by column (loaders.datasets_columnar), each table in the store's order; equal to read_quarter_rows (which
+    keeps SUBMISSION's order) once both are in that order, many times faster."""
     from loaders.datasets_columnar import read_quarter as columnar
 
     return columnar(data, name)

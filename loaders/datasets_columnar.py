@@ -3,17 +3,18 @@ per-filing reader (`loaders.datasets.read_quarter_rows`, which runs `loaders.der
 
 Why: a real quarter holds ~50,000 filings; building a dict per row and deriving each filing in Python runs at a few
 thousand filings per second. Here the tables are read with pyarrow and stay Arrow until a rule reads a column (once
-per distinct value, through Arrow's dictionary encoding), the rows are mapped with pandas column operations, a
-quarter of PARALLEL_FROM filings or more is shared out in two halves derived at once (this process and a forked
-child, `loaders.forked`), and the derivation is split:
+per distinct value, through Arrow's dictionary encoding), the rows are mapped with pandas column operations, the
+filings are taken in the store's order (issuer, then accession number) and a quarter of PARALLEL_FROM filings or
+more is shared out in two shares of whole issuers derived at once (this process and a forked child,
+`loaders.forked`), each giving its tables sorted as the store keeps them (schema.SORT_KEYS). The derivation is split:
 
-- every filing whose derivation needs more than plain columns goes through `derive_filing` itself (the
-  reference, so the rules live in one place): a footnote or the remarks mentioning Rule 10b5-1 or holding a price
-  range (tested once per distinct text, not per row), a number or date that is not plain (a value that does not
-  parse, is out of range or implausible as a date, a transaction date that falls back to the period), a filing date
-  missing or a filing date out of range, or a holdings chain that does not reconcile in listed order;
-- every other filing (most of them) gets the same columns from vectorised operations: clean dates, numbers,
-  values, signed values, code names, late business days, the checkbox's 10b5-1 status, flags.
+- a filing with a value that is not plain goes through `derive_filing` itself (the reference, so the rules live in
+  one place): a number or date that does not parse, is out of range or implausible as a date, a transaction date
+  that falls back to the period, a filing date missing or out of range;
+- every other filing (nearly all) gets the same columns from vectorised operations: clean dates, numbers, values,
+  signed values, code names, late business days, the checkbox's 10b5-1 status, flags, the holdings chain check;
+  where a footnote or the remarks speak of a 10b5-1 plan or hold a price range (tested once per distinct text),
+  those columns come from derive's own per-row rules (_text_plans, _price_ranges).
 
 tests/test_datasets_columnar.py checks, on every generated quarter, that both readers give equal frames row for row.
 """
@@ -211,11 +212,13 @@ def _as_days(s: pd.Series) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- the quarter
 def read_quarter(data: bytes, name: str = "data set", workers: int | None = None) -> Quarter:
-    """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc).
+    """Every filing of one quarter's zip as store frames, equal to datasets.read_quarter_rows (see the module doc)
+    with each table in the store's order (schema.SORT_KEYS).
 
-    workers: processes that derive the filings, each a contiguous share of them (the derivation of one filing never
-    looks at another's rows, so the shares put back in order are the whole); default: 2 for a quarter of
-    PARALLEL_FROM filings or more where two processes can run at once (_workers), else 1 (this process)."""
+    workers: processes that derive the filings, each a contiguous share of them in store order, whole issuers (the
+    derivation of one filing never looks at another's rows, so the shares put back in order are the whole);
+    default: 2 for a quarter of PARALLEL_FROM filings or more where two processes can run at once (_workers), else
+    1 (this process)."""
     zf, members, missing = _open(data, name, verify=False)  # each table's CRC is checked as it is read
     tables = _tables(zf, members, name)
     sub, accs, problems = _submissions(tables["SUBMISSION"])
