@@ -13,8 +13,9 @@ more is shared out in two shares of whole issuers derived at once (this process 
   that falls back to the period, a filing date missing or out of range;
 - every other filing (nearly all) gets the same columns from vectorised operations: clean dates, numbers, values,
   signed values, code names, late business days, the checkbox's 10b5-1 status, flags, the holdings chain check;
-  where a footnote or the remarks speak of a 10b5-1 plan or hold a price range (tested once per distinct text),
-  those columns come from derive's own per-row rules (_text_plans, _price_ranges).
+  where a footnote or the remarks speak of a 10b5-1 plan (tested once per distinct text), the plan columns come
+  from derive's own per-row rules (_text_plans calls _Filing._plan and _adoption); price ranges are read once per
+  distinct text (notes.price_ranges) and matched to rows by _price_ranges, which follows derive._Filing._range.
 
 tests/test_datasets_columnar.py checks, on every generated quarter, that both readers give equal frames row for row.
 """

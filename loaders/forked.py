@@ -34,6 +34,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -87,10 +88,7 @@ def shares(
     _sweep(where)
     kids: list[tuple[int, Path]] = []  # (pid, file prefix) of each child started
     reaped: set[int] = set()
-    # the objects made so far are left out of garbage collection until the children are done: a collection walks
-    # every object it tracks and writes to it, and each page so written is copied (fork shares pages until either
-    # process writes to one)
-    gc.freeze()
+    _freeze()
     try:
         for a in args[1:]:
             prefix = where / f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
@@ -109,11 +107,38 @@ def shares(
             results.append(got if got is not None else fn(*a))
         return _concat(results)
     finally:
-        gc.unfreeze()
+        _thaw()
         for pid, prefix in kids:
             if pid not in reaped:
                 _end(pid)
             _remove(prefix)
+
+
+# the objects made before the shares are left out of garbage collection until the children are done: a collection
+# walks every object it tracks and writes to it, and each page so written is copied (fork shares pages until either
+# process writes to one). gc.freeze and gc.unfreeze act on the whole process and do not nest, so the calls under way
+# (nested, or in other threads) are counted, the last one thaws, and a freeze the caller made is left alone.
+_GC = threading.Lock()
+_gc_calls = 0  # shares() calls under way
+_gc_ours = False  # the freeze is theirs to undo (nothing was frozen when the first of them began)
+
+
+def _freeze() -> None:
+    global _gc_calls, _gc_ours
+    with _GC:
+        if _gc_calls == 0:
+            _gc_ours = gc.get_freeze_count() == 0
+        if _gc_ours:
+            gc.freeze()
+        _gc_calls += 1
+
+
+def _thaw() -> None:
+    global _gc_calls
+    with _GC:
+        _gc_calls -= 1
+        if _gc_calls == 0 and _gc_ours:
+            gc.unfreeze()
 
 
 def _fork() -> int | None:

@@ -433,7 +433,7 @@ class Store:
             arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False, nthreads=1)
         if not presorted:
             # Arrow's sort is stable and puts nulls last, as pandas' sort_values(kind="stable") does, and is faster;
-            # rows already in order (the data-set reader's) are not copied
+            # rows already in order (the data-set reader's) are not copied again here
             order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in SORT_KEYS[table]]).to_numpy()
             if not (order == np.arange(len(order))).all():
                 arrow = arrow.take(order)

@@ -177,10 +177,13 @@ def test_a_stale_file_that_cannot_be_removed_does_not_stop_the_job(tmp_path, mon
     assert got["rows"].column("i").to_pylist() == [0, 1] and stale.exists()
 
 
-def _frozen(lo: int, hi: int) -> dict[str, pa.Table]:
-    """How many objects are out of garbage collection where the share runs."""
+def _frozen(lo: int, hi: int, parent: int = 0, where: str = "") -> dict[str, pa.Table]:
+    """How many objects are out of garbage collection where the share runs; with `where`, this process's share
+    first runs shares of its own (in `where`) and counts after they are done."""
     import gc
 
+    if where and os.getpid() == parent:
+        forked.shares(_frozen, [(0, 1), (1, 2)], where=Path(where))
     return {"frozen": pa.table({"n": pa.array([gc.get_freeze_count()] * (hi - lo), pa.int64())})}
 
 
@@ -193,8 +196,29 @@ def test_objects_are_out_of_garbage_collection_only_while_the_shares_run(tmp_pat
     before = gc.get_freeze_count()
     got = forked.shares(_frozen, [(0, 2), (2, 4)], where=tmp_path)["frozen"].column("n").to_pylist()
     assert len(got) == 4 and min(got) > before + 1000
-    forked.shares(_work, [(0, 4, "", os.getpid()), (4, 8, "", os.getpid())], where=tmp_path)
     assert gc.get_freeze_count() == before
     with pytest.raises(RuntimeError, match="the parent's error"):
         forked.shares(_work, [(0, 4, "parent-fails", os.getpid()), (4, 8, "", os.getpid())], where=tmp_path)
     assert gc.get_freeze_count() == before
+
+
+def test_shares_within_shares_leave_the_outer_freeze_and_the_callers_own(tmp_path):
+    """Guards against gc.unfreeze (process-wide, not nested) thawing what it did not freeze: shares run inside a
+    share must leave the outer call's freeze in place until the outer call ends, and a freeze the caller made
+    itself must survive the shares."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    args = [(0, 1, os.getpid(), str(inner)), (1, 2, os.getpid(), "")]
+    got = forked.shares(_frozen, args, where=tmp_path)["frozen"].column("n").to_pylist()
+    assert got[0] > 1000  # counted here after the inner shares had ended: the outer freeze still holds
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        forked.shares(_frozen, [(0, 1), (1, 2)], where=tmp_path)
+        assert gc.get_freeze_count() >= mine > 1000
+    finally:
+        gc.unfreeze()
