@@ -51,7 +51,7 @@ from loaders.datasets import (
     sec_date,
 )
 from loaders.notes import price_ranges, tenb51
-from loaders.schema import SCHEMAS, SORT_KEYS, arrow_column, empty, to_arrow
+from loaders.schema import SCHEMAS, SORT_KEYS, arrow_column, empty, sorted_rows, taken, to_arrow
 
 _ROW_FILES = ("NONDERIV_TRANS", "NONDERIV_HOLDING", "DERIV_TRANS", "DERIV_HOLDING")
 _OWNER_FLAGS = ("is_director", "is_officer", "is_ten_percent_owner", "is_other")
@@ -905,11 +905,11 @@ def _derive(
     by_note = pa.table({"f": notes["_f"].to_numpy(), "id": foot_t.column("footnote_id")})
     keys = SORT_KEYS
     return {
-        "filings": _sorted(filings_t, filings_t.select(keys["filings"])),
+        "filings": sorted_rows(filings_t, filings_t.select(keys["filings"])),
         "owners": to_arrow({c: owners[c].to_numpy() for c in owners.columns}, "owners", len(owners)),
         "transactions": _merge(simple_tx, len(t), ref["transactions"], "transactions", keys["transactions"]),
         "holdings": _merge(simple_hold, len(h), ref["holdings"], "holdings", keys["holdings"]),
-        "footnotes": _sorted(foot_t, by_note),
+        "footnotes": sorted_rows(foot_t, by_note),
     }
 
 
@@ -974,16 +974,10 @@ def _merge(simple: dict, n: int, derived: tuple, name: str, by: list[str] | None
     if by:
         order = pc.sort_indices(table.select(by), sort_keys=[(k, "ascending") for k in by]).to_numpy()
     if not len(where):
-        return table if (order == np.arange(n)).all() else table.take(order)
+        return taken(table, order)
     at = np.arange(n)
     at[where] = n + np.arange(len(where))
     return pa.concat_tables([table, done]).take(at[order])
-
-
-def _sorted(table: pa.Table, keys: pa.Table) -> pa.Table:
-    """table's rows sorted by the columns of `keys` (a row each; nulls last, stable); itself when they are."""
-    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
-    return table if (order == np.arange(len(order))).all() else table.take(order)
 
 
 # every price notes.price_ranges reads holds "$" or digits, a dot, a digit ("12.50", "1,.5"): a text with neither has no

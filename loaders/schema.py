@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 S, F, I, B, D = "string", "float64", "Int64", "boolean", "datetime64[ns]"  # noqa: E741
 
@@ -280,6 +281,18 @@ SORT_KEYS = {
     "holdings": ["issuer_cik", "accession", "table", "seq"],
     "footnotes": ["issuer_cik", "accession", "footnote_id"],
 }
+
+
+def taken(table: pa.Table, order: np.ndarray) -> pa.Table:
+    """table.take(order); the table itself (no copy) when order is 0, 1, ..., n-1."""
+    return table if np.array_equal(order, np.arange(len(order))) else table.take(order)
+
+
+def sorted_rows(table: pa.Table, keys: pa.Table) -> pa.Table:
+    """table's rows sorted by the columns of `keys` (a row each), ascending, stable, nulls last (as pandas'
+    sort_values(kind="stable") sorts); the table itself when they already are."""
+    by = [(k, "ascending") for k in keys.column_names]
+    return taken(table, pc.sort_indices(keys, sort_keys=by).to_numpy())
 
 
 _ARROW = {S: pa.string(), F: pa.float64(), I: pa.int64(), B: pa.bool_(), D: pa.timestamp("ns")}

@@ -55,7 +55,7 @@ import pyarrow.parquet as pq
 
 from loaders.errors import LoaderError
 from loaders.parser import ParsedFiling
-from loaders.schema import SCHEMAS, SORT_KEYS, STORE_FILLED, arrow_schema, conform, empty
+from loaders.schema import SCHEMAS, SORT_KEYS, STORE_FILLED, arrow_schema, conform, empty, sorted_rows
 
 TABLES = ("filings", "owners", "transactions", "holdings", "footnotes")
 SOURCES = ("xml", "dataset")
@@ -432,11 +432,8 @@ class Store:
             # one thread: on a busy machine the conversion's thread pool costs more than it saves
             arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False, nthreads=1)
         if not presorted:
-            # Arrow's sort is stable and puts nulls last, as pandas' sort_values(kind="stable") does, and is faster;
             # rows already in order (the data-set reader's) are not copied again here
-            order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in SORT_KEYS[table]]).to_numpy()
-            if not (order == np.arange(len(order))).all():
-                arrow = arrow.take(order)
+            arrow = sorted_rows(arrow, arrow.select(SORT_KEYS[table]))
         folder = self.table_dir / table / src / quarter
         folder.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_name(folder)
