@@ -363,8 +363,7 @@ def _read_part(
         dtype=bool,
     )
     parts = {
-        file: _rows(rows_of(file), file, accs, filings, first, no_checkbox, "FOOTNOTES" in missing)
-        for file in _ROW_FILES
+        file: _rows(rows_of(file), file, accs, no_checkbox, "FOOTNOTES" in missing) for file in _ROW_FILES
     }
     tx = _stack(parts["NONDERIV_TRANS"], parts["DERIV_TRANS"])
     hold = _stack(parts["NONDERIV_HOLDING"], parts["DERIV_HOLDING"])
@@ -537,13 +536,11 @@ def _rows(
     rows: pa.Table,
     file: str,
     accs: pd.Series,
-    filings: pd.DataFrame,
-    first: pd.DataFrame,
     no_checkbox: np.ndarray,
     no_notes: bool,
 ) -> dict[str, np.ndarray]:
     """One row table's raw facts (datasets._filing's row dicts) as columns, with _f (filing), _t (table order) and
-    seq."""
+    seq; not the columns a row takes from its filing (issuer, owners: _derive's `own`)."""
     target, kind, table, colmap = ROW_TABLES[file]
     if not rows.num_rows:
         empty_ = np.zeros(0, dtype=object)
@@ -560,12 +557,7 @@ def _rows(
         "accession": acc,
         "table": np.full(len(f), table, dtype=object),
         "seq": seq,
-        "issuer_cik": filings["issuer_cik"].to_numpy(dtype=object)[f],
-        "issuer_name": filings["issuer_name"].to_numpy(dtype=object)[f],
-        "ticker": filings["ticker"].to_numpy(dtype=object)[f],
     }
-    for col in first.columns:
-        out[col] = first[col].to_numpy(dtype=object)[f]
     fn_cols = [c for c in rows.column_names if c.endswith("_FN")]
     out["footnote_ids"] = _footnote_ids(rows, fn_cols)
     out["superseded_by"] = np.full(len(f), None, dtype=object)
@@ -698,7 +690,7 @@ def _derive(
     has_checkbox: bool,
 ) -> dict[str, pa.Table]:
     n = len(filings)
-    # the columns every row takes from its filing (_rows): made Arrow once per filing, then taken to the rows
+    # the columns every row takes from its filing: made Arrow once per filing, then taken to the rows
     own = {c: filings[c].to_numpy(dtype=object) for c in ("accession", "issuer_cik", "issuer_name", "ticker")}
     own.update({c: first[c].to_numpy(dtype=object) for c in first.columns})
 
@@ -889,7 +881,7 @@ def _derive(
     fil["n_transactions"] = n_tx
     fil["n_holdings"] = n_h
     # -- the per-filing derivation for the rest, then both parts in the reader's order
-    ref = _reference(fil, t, h, notes, complex_f)
+    ref = _reference(fil, t, h, notes, complex_f, own)
     fil_cols = {c: fil[c].to_numpy() for c in fil.columns}
     fil_cols.update(days)  # the dates as datetime64 (far ones are in complex filings, replaced below)
     fil_cols["filing_url"] = _filing_urls(fil["issuer_cik"].to_numpy(dtype=object), fil["accession"])
@@ -1179,13 +1171,16 @@ _FILING_KEYS = (
 )  # fmt: skip
 
 
-def _reference(fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: pd.DataFrame, complex_f):
-    """derive_filing on the raw facts of the complex filings: {"filings": table, "transactions": (table, positions),
-    "holdings": (table, positions)}, each an Arrow table of conform()'s values (schema.to_arrow)."""
+def _reference(
+    fil: pd.DataFrame, tx: pd.DataFrame, hold: pd.DataFrame, notes: pd.DataFrame, complex_f, own: dict
+):
+    """derive_filing on the raw facts of the complex filings (own: the columns each row takes from its filing, by
+    filing position): {"filings": table, "transactions": (table, positions), "holdings": (table, positions)}, each
+    an Arrow table of conform()'s values (schema.to_arrow)."""
     tsel = np.flatnonzero(complex_f[tx["_f"].to_numpy()]) if len(tx) else np.zeros(0, dtype=np.int64)
     hsel = np.flatnonzero(complex_f[hold["_f"].to_numpy()]) if len(hold) else np.zeros(0, dtype=np.int64)
-    t_by = _records(tx, tsel, _RAW_TX)
-    h_by = _records(hold, hsel, _RAW_HOLD)
+    t_by = _records(tx, tsel, _RAW_TX, own)
+    h_by = _records(hold, hsel, _RAW_HOLD, own)
     n_by: dict[int, dict[str, str]] = {}
     mine = complex_f[notes["_f"].to_numpy()] if len(notes) else np.zeros(0, dtype=bool)
     for fi, k, v in zip(
@@ -1226,14 +1221,18 @@ def _plain(recs: list[dict]) -> list[dict]:
     return recs
 
 
-def _records(frame: pd.DataFrame, sel: np.ndarray, keys: set[str]) -> dict[int, list[dict]]:
-    """The raw-fact dicts of the selected rows, grouped by filing position (row order kept)."""
+def _records(frame: pd.DataFrame, sel: np.ndarray, keys: set[str], own: dict) -> dict[int, list[dict]]:
+    """The raw-fact dicts of the selected rows, with their filing's columns (own), grouped by filing position (row
+    order kept)."""
     out: dict[int, list[dict]] = {}
     if not len(sel):
         return out
+    f = frame["_f"].to_numpy()[sel]
     cols = [c for c in frame.columns if c in keys]
     arrays = [frame[c].to_numpy()[sel].tolist() for c in cols]  # Python scalars; None already
-    for i, fi in enumerate(frame["_f"].to_numpy()[sel]):
+    cols += [c for c in own if c in keys and c not in frame.columns]
+    arrays += [own[c][f].tolist() for c in cols[len(arrays) :]]
+    for i, fi in enumerate(f):
         out.setdefault(int(fi), []).append({c: a[i] for c, a in zip(cols, arrays, strict=True)})
     return out
 
